@@ -1,0 +1,1 @@
+"""The service layer: workflow rules, configuration, the board's data, sync and site operations."""

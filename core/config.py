@@ -1,0 +1,179 @@
+"""One typed settings object: the TOML config file, overridden by `TRIAGE_*` variables."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from core import paths
+from core.errors import ConfigError
+from storage.db import redact, sqlite_url
+from storage.models import BoardColumn
+
+SECRET_WORDS = ("token", "password", "secret")
+
+
+class Section(BaseModel):
+    """A table of the config file; unknown keys are mistakes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class BoardSettings(Section):
+    """How the board looks and what it shows."""
+
+    done_window_days: int = Field(default=14, ge=0)
+    """Done shows tickets updated within this many days."""
+    focused_width: int = Field(default=44, ge=24)
+    """Width of the focused column when the nine columns do not fit."""
+    min_column_width: int = Field(default=22, ge=16)
+    """Narrowest a column may be before the board collapses the unfocused ones."""
+
+
+class JiraFields(Section):
+    """Custom fields of the Jira project, by name or id (`customfield_10101`)."""
+
+    site: str = "Site"
+    """Field holding the site id; a `site:<id>` label works too."""
+    client: str = "Client"
+    """Field holding the client's name."""
+    urgency: str = "Urgency"
+    """Field holding the urgency."""
+    severity: str = ""
+    """Field holding the severity; empty means Jira's priority."""
+
+
+class JiraSettings(Section):
+    """The Jira server the cache mirrors."""
+
+    url: str = ""
+    """Base URL, e.g. https://example.atlassian.net."""
+    user: str = ""
+    """Cloud: the account email; Data Center with a personal access token: empty."""
+    deployment: Literal["auto", "cloud", "dc"] = "auto"
+    """Cloud or Data Center; auto asks serverInfo."""
+    projects: list[str] = Field(default_factory=list)
+    """Project keys to mirror."""
+    jql: str = ""
+    """A JQL query to mirror instead of whole projects."""
+    status_map: dict[str, str] = Field(default_factory=dict)
+    """Jira status name = board column, for statuses not named like a column."""
+    fields: JiraFields = Field(default_factory=JiraFields)
+    """Custom fields by name or id."""
+    sync_interval_minutes: float = Field(default=5.0, gt=0)
+    """How often the TUI syncs in the background."""
+
+    @field_validator("status_map")
+    @classmethod
+    def _columns_exist(cls, value: dict[str, str]) -> dict[str, str]:
+        for status, column in value.items():
+            try:
+                BoardColumn.parse(column)
+            except ValueError as error:
+                raise ValueError(f"status {status!r}: {error}") from None
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything Triage can be told; the config file first, `TRIAGE_*` variables over it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRIAGE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        nested_model_default_partial_update=True,
+    )
+
+    data_dir: Path | None = None
+    """Where the cache and job records live; default: the user data directory."""
+    database_url: str | None = None
+    """SQLAlchemy URL of the cache (postgresql+psycopg://…); default: SQLite in data_dir."""
+    me: str | None = None
+    """Your name as Jira shows it, for `@me` and assign-to-me; default: what Jira says."""
+    board: BoardSettings = Field(default_factory=BoardSettings)
+    """How the board looks."""
+    keys: dict[str, str] = Field(default_factory=dict)
+    """Key remapping: binding id = keys, e.g. "board.move_right" = "L,ctrl+right"."""
+    jira: JiraSettings = Field(default_factory=JiraSettings)
+    """The Jira server."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; environment variables win over them.
+        return (env_settings, init_settings)
+
+    def resolved_data_dir(self) -> Path:
+        """The data directory in force."""
+        return (self.data_dir or paths.default_data_dir()).expanduser()
+
+    def resolved_database_url(self) -> str:
+        """The cache's database URL in force."""
+        return self.database_url or sqlite_url(self.resolved_data_dir() / "triage.db")
+
+
+def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the config file (if any) and the environment; ConfigError names file and key."""
+    path = config_path or paths.config_file()
+    data = _read_toml(path)
+    data.update(overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, path)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read the config file {path} ({error.strerror}): fix its permissions"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(
+            f"the config file {path} is not valid TOML ({error}): fix that line"
+        ) from None
+
+
+def _describe(error: ValidationError, path: Path) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    env = "TRIAGE_" + "__".join(str(part).upper() for part in first["loc"])
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        return f"{path}: unknown key {key!r}: remove it or check its spelling"
+    return f"{path}: key {key!r} is wrong ({message}): fix it there or in {env}"
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, secrets and URL passwords hidden."""
+    data = settings.model_dump(mode="json")
+    data["data_dir"] = str(settings.resolved_data_dir())
+    data["database_url"] = redact(settings.resolved_database_url())
+    result: dict[str, Any] = _mask(data)
+    return result
+
+
+def _mask(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _mask(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, key) for v in value]
+    if value and any(word in key.lower() for word in SECRET_WORDS):
+        return "********"
+    return value

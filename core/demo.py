@@ -1,0 +1,106 @@
+"""The demo workspace: an agency's Jira issues loaded into the cache through the real mapping.
+
+The facts Triage would have recorded while the team worked (branches, reviews, test sites,
+deploys) are filled in to match each ticket's column, so the workflow rules behave as in
+a workspace that has been in use.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.config import Settings
+from core.errors import TriageError
+from core.ingest import map_issues, store
+from core.tracker.mapping import StatusMapper, resolve_fields
+from storage.models import BoardColumn, Comment, OutboxEntry, StatusChange, Ticket
+from storage.queries import get_meta, set_meta, ticket_count
+
+_AFTER_REVIEW = {
+    BoardColumn.QA,
+    BoardColumn.PO_REVIEW,
+    BoardColumn.READY_TO_DEPLOY,
+    BoardColumn.DONE,
+}
+
+
+def load_demo(
+    engine: Engine,
+    settings: Settings,
+    issues: Sequence[Mapping[str, Any]],
+    fields: Sequence[Mapping[str, Any]],
+    me: tuple[str, str],
+    seed: int = 0,
+) -> int:
+    """Load the demo's issues into the cache and record who "me" is; returns the count."""
+    ids = resolve_fields(fields, settings.jira.fields)
+    mapped = map_issues(issues, ids, StatusMapper(settings.jira.status_map))
+    rng = random.Random(seed)
+    reviewers = sorted({m.ticket["assignee"] for m in mapped if m.ticket["assignee"]})
+    facts = [_facts(item.ticket, rng, reviewers) for item in mapped]
+    _clear(engine)
+    count = store(engine, mapped)
+    _write_facts(engine, facts)
+    with Session(engine) as session:
+        set_meta(session, "me_name", me[0])
+        set_meta(session, "me_id", me[1])
+        set_meta(session, "workspace", "demo")
+        session.commit()
+    return count
+
+
+def _facts(ticket: Mapping[str, Any], rng: random.Random, reviewers: list[str]) -> dict[str, Any]:
+    column = ticket["column"]
+    position = column.position if column else 0
+    facts: dict[str, Any] = {"key": ticket["key"], "branch": None, "branch_ahead": None}
+    started = position >= BoardColumn.CODE_REVIEW.position or (
+        column is BoardColumn.IN_PROGRESS and rng.random() < 0.6
+    )
+    if started:
+        slug = "-".join(ticket["summary"].lower().split()[:4])
+        facts["branch"] = f"{ticket['key']}-{''.join(c for c in slug if c.isalnum() or c == '-')}"
+        facts["branch_ahead"] = rng.randint(1, 9)
+    if column in _AFTER_REVIEW:
+        others = [r for r in reviewers if r != ticket["assignee"]] or ["Reviewer"]
+        facts["approved_by"] = rng.choice(others)
+    facts["approved_by"] = facts.get("approved_by")
+    facts["test_site_passed"] = position >= BoardColumn.PO_REVIEW.position
+    facts["prod_deploy_passed"] = column is BoardColumn.DONE
+    return facts
+
+
+def ensure_demo_cache(engine: Engine) -> None:
+    """Refuse to overwrite a cache that mirrors a real Jira workspace."""
+    workspace = get_meta(engine, "workspace")
+    if workspace not in (None, "demo") or (workspace is None and ticket_count(engine) > 0):
+        raise TriageError(
+            "the cache in this data directory mirrors a Jira workspace, not the demo: "
+            "set TRIAGE_DATA_DIR to another directory to run the demo"
+        )
+
+
+def _clear(engine: Engine) -> None:
+    """Empty the demo's tickets before a rebuild; the demo's outbox and audit go with them."""
+    with engine.begin() as connection:
+        for model in (Ticket, Comment, StatusChange, OutboxEntry):
+            connection.execute(sa.delete(model.__table__))  # type: ignore[attr-defined]
+
+
+def _write_facts(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record the demo's facts; the sync's upsert leaves these columns alone by design."""
+    table = Ticket.__table__  # type: ignore[attr-defined]
+    names = ("branch", "branch_ahead", "approved_by", "test_site_passed", "prod_deploy_passed")
+    rows = [{"k": row["key"], **{n: row[n] for n in names}} for row in rows]
+    statement = (
+        sa.update(table)
+        .where(table.c.key == sa.bindparam("k"))
+        .values({n: sa.bindparam(n) for n in names})
+    )
+    with engine.begin() as connection:
+        connection.execute(statement, rows)

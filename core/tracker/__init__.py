@@ -1,0 +1,1 @@
+"""Jira: the adapter around the `jira` library and the mapping of its JSON to cache rows."""

@@ -1,0 +1,188 @@
+"""Engine and session factory, and the schema: created and upgraded on start.
+
+Exceptions::
+
+    StorageError                 anything the cache cannot do; the message says what to do
+    ├── DatabaseUnreachable      the database URL does not answer
+    └── DataDirNotWritable       the SQLite file's directory cannot be written
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, SQLModel
+
+from storage import models
+
+SCHEMA_VERSION = 1
+
+
+class StorageError(Exception):
+    """The cache cannot do what was asked; the message says what to do next."""
+
+
+class DatabaseUnreachable(StorageError):
+    """The database named by the URL does not answer."""
+
+
+class DataDirNotWritable(StorageError):
+    """The directory of the SQLite file cannot be written."""
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file."""
+    return f"sqlite:///{path}"
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url` (SQLite in WAL mode, or PostgreSQL), checked to answer."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(parsed.database)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        engine.dispose()
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise DatabaseUnreachable(
+            f"the database at {redact(url)} is not reachable ({reason}): "
+            "start it or fix TRIAGE_DATABASE_URL"
+        ) from None
+    return engine
+
+
+def _sqlite_engine(database: str | None) -> Engine:
+    if database and database != ":memory:":
+        folder = Path(database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DataDirNotWritable(
+                f"cannot create the data directory {folder} ({error.strerror}): "
+                "set TRIAGE_DATA_DIR to a writable directory"
+            ) from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise DataDirNotWritable(
+                f"the data directory {folder} is not writable: "
+                "set TRIAGE_DATA_DIR to a writable directory"
+            )
+    engine = sa.create_engine(f"sqlite:///{database or ':memory:'}")
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a change shown as done survives a killed process and a power cut.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    return engine
+
+
+def init_schema(engine: Engine) -> None:
+    """Create missing tables and add missing columns, keeping every existing row."""
+    tables = SQLModel.metadata.sorted_tables
+    ours = [t for t in tables if t.name in _our_tables()]
+    SQLModel.metadata.create_all(engine, tables=ours)
+    inspector = sa.inspect(engine)
+    with engine.begin() as connection:
+        for table in ours:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    _add_column(connection, table.name, column)
+        _set_meta(connection, "schema_version", str(SCHEMA_VERSION))
+
+
+def _our_tables() -> set[str]:
+    return {
+        str(m.__tablename__)
+        for m in (
+            models.Ticket,
+            models.Comment,
+            models.StatusChange,
+            models.OutboxEntry,
+            models.AuditEntry,
+            models.Meta,
+        )
+    }
+
+
+def _add_column(connection: sa.Connection, table: str, column: sa.Column[Any]) -> None:
+    """Add `column` to an older table; new columns take their default for old rows."""
+    preparer = connection.dialect.identifier_preparer
+    type_sql = column.type.compile(dialect=connection.dialect)
+    default = _default_sql(column)
+    ddl = f"ALTER TABLE {preparer.quote(table)} ADD COLUMN {preparer.quote(column.name)} {type_sql}"
+    if default is not None:
+        ddl += f" DEFAULT {default}"
+    connection.execute(sa.text(ddl))
+
+
+def _default_sql(column: sa.Column[Any]) -> str | None:
+    default = column.default
+    if default is None or not getattr(default, "is_scalar", False):
+        return None if column.nullable else _zero_for(column)
+    value = default.arg  # type: ignore[attr-defined]
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def _zero_for(column: sa.Column[Any]) -> str:
+    python_type: Any
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        python_type = str
+    if python_type is bool:
+        return "FALSE"
+    if python_type in (int, float):
+        return "0"
+    return "''"
+
+
+def _set_meta(connection: sa.Connection, key: str, value: str) -> None:
+    table = models.Meta.__table__  # type: ignore[attr-defined]
+    updated = connection.execute(sa.update(table).where(table.c.key == key).values(value=value))
+    if updated.rowcount == 0:
+        connection.execute(sa.insert(table).values(key=key, value=value))
+
+
+def open_cache(url: str) -> Engine:
+    """An engine on the cache at `url` with its schema up to date."""
+    engine = make_engine(url)
+    init_schema(engine)
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,0 +1,245 @@
+"""SQLModel records of the cache: tickets, comments, moves, outbox, audit, and their enums.
+
+Every timestamp is stored as naive UTC and handed back as an aware UTC datetime.
+Fields that only Triage knows (the ticket's recorded facts, the outbox, the audit log)
+are never touched by a sync from Jira.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class BoardColumn(enum.StrEnum):
+    """The nine columns of the board, in board order."""
+
+    TODO = "To Do"
+    NEEDS_WORK = "Needs Work"
+    IN_PROGRESS = "In Progress"
+    FEEDBACK = "Feedback/Impediment"
+    CODE_REVIEW = "Code Review"
+    QA = "QA"
+    PO_REVIEW = "PO Review"
+    READY_TO_DEPLOY = "Ready To Deploy"
+    DONE = "Done"
+
+    @property
+    def position(self) -> int:
+        """Position of the column on the board, from 0."""
+        return list(BoardColumn).index(self)
+
+    @classmethod
+    def parse(cls, text: str) -> BoardColumn:
+        """The column named `text` (case and spacing ignored); ValueError naming the choices."""
+        wanted = " ".join(text.split()).casefold()
+        for column in cls:
+            if column.value.casefold() == wanted or column.name.casefold() == wanted:
+                return column
+        choices = ", ".join(c.value for c in cls)
+        raise ValueError(f"unknown column {text!r}: use one of {choices}")
+
+
+class OutboxKind(enum.StrEnum):
+    """What a change waiting for Jira does."""
+
+    MOVE = "move"
+    COMMENT = "comment"
+    ASSIGN = "assign"
+
+
+class OutboxState(enum.StrEnum):
+    """Where a change waiting for Jira stands."""
+
+    PENDING = "pending"
+    DONE = "done"
+    CONFLICT = "conflict"
+    FAILED = "failed"
+    DISCARDED = "discarded"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime stored as naive UTC and read back as aware UTC, on every dialect."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def bind_processor(self, dialect: sa.Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def to_text(value: datetime | None) -> str | None:
+            # The very text SQLAlchemy's SQLite DateTime writes, at a fraction of the cost.
+            if value is None:
+                return None
+            if value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            return value.isoformat(sep=" ", timespec="microseconds")
+
+        return to_text
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _column_type() -> sa.Enum:
+    return sa.Enum(
+        BoardColumn,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def _enum_type(enum_cls: type[enum.StrEnum]) -> sa.Enum:
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class TicketBase(SQLModel):
+    """The fields of a ticket that come from Jira."""
+
+    key: str = Field(primary_key=True, max_length=32)
+    jira_id: str = Field(default="", max_length=32, index=True)
+    project: str = Field(default="", max_length=32)
+    summary: str = ""
+    description: str = Field(default="", sa_type=sa.Text)
+    issue_type: str = Field(default="", max_length=64)
+    severity: str = Field(default="", max_length=64)
+    severity_rank: int = 3
+    urgency: str | None = Field(default=None, max_length=64)
+    jira_status: str = Field(default="", max_length=128)
+    column: BoardColumn | None = Field(default=None, sa_type=_column_type(), index=True)
+    assignee: str | None = Field(default=None, max_length=255)
+    assignee_id: str | None = Field(default=None, max_length=128)
+    reporter: str | None = Field(default=None, max_length=255)
+    site: str | None = Field(default=None, max_length=128, index=True)
+    client: str | None = Field(default=None, max_length=255)
+    labels: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    resolved: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TicketFactsBase(SQLModel):
+    """What Triage has recorded about a ticket's work; the workflow guards read these."""
+
+    branch: str | None = Field(default=None, max_length=255)
+    branch_ahead: int | None = None
+    approved_by: str | None = Field(default=None, max_length=255)
+    test_site_passed: bool = False
+    prod_deploy_passed: bool = False
+
+
+class Ticket(TicketBase, TicketFactsBase, table=True):
+    """A cached Jira issue with the facts Triage recorded about it."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (sa.Index("ix_ticket_column_updated", "column", "updated"),)
+
+    synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+#: Columns a sync from Jira may overwrite; everything else on a ticket is Triage's own.
+JIRA_TICKET_FIELDS: tuple[str, ...] = (*TicketBase.model_fields, "synced_at")
+
+
+class Comment(SQLModel, table=True):
+    """A comment on a ticket, from Jira or typed in Triage and not yet pushed."""
+
+    __tablename__ = "comment"
+    __table_args__ = (sa.UniqueConstraint("ticket_key", "remote_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_key: str = Field(max_length=32, index=True)
+    remote_id: str | None = Field(default=None, max_length=64)
+    author: str = Field(default="", max_length=255)
+    body: str = Field(default="", sa_type=sa.Text)
+    created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StatusChange(SQLModel, table=True):
+    """One move of a ticket between statuses, from Jira's changelog or made in Triage."""
+
+    __tablename__ = "status_change"
+    __table_args__ = (sa.UniqueConstraint("ticket_key", "remote_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_key: str = Field(max_length=32, index=True)
+    remote_id: str | None = Field(default=None, max_length=64)
+    from_status: str | None = Field(default=None, max_length=128)
+    to_status: str = Field(max_length=128)
+    author: str = Field(default="", max_length=255)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    source: str = Field(default="jira", max_length=16)
+    override: bool = False
+
+
+class OutboxEntry(SQLModel, table=True):
+    """A change typed in Triage that still has to reach Jira."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_key: str = Field(max_length=32, index=True)
+    kind: OutboxKind = Field(sa_type=_enum_type(OutboxKind))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    state: OutboxState = Field(
+        default=OutboxState.PENDING, sa_type=_enum_type(OutboxState), index=True
+    )
+    created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """An append-only record of who did what, where, and how it ended."""
+
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor: str = Field(default="", max_length=255)
+    action: str = Field(max_length=64)
+    ticket_key: str | None = Field(default=None, max_length=32, index=True)
+    site: str | None = Field(default=None, max_length=128)
+    env: str | None = Field(default=None, max_length=64)
+    ref: str | None = Field(default=None, max_length=255)
+    detail: str = Field(default="", sa_type=sa.Text)
+    result: str = Field(default="ok", max_length=32)
+    duration_ms: int | None = None
+
+
+class Meta(SQLModel, table=True):
+    """Small named values of the cache: schema version, sync watermark, who I am."""
+
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="", sa_type=sa.Text)

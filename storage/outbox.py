@@ -1,0 +1,147 @@
+"""Local changes: each one changes the cached rows and queues an outbox row in one transaction.
+
+A change is durable once these functions return: the board shows it only after the commit,
+and the outbox row carries it to Jira later, so a killed process never loses it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from storage.db import StorageError, session_scope
+from storage.models import (
+    AuditEntry,
+    BoardColumn,
+    Comment,
+    OutboxEntry,
+    OutboxKind,
+    StatusChange,
+    Ticket,
+    utcnow,
+)
+
+
+class UnknownTicket(StorageError):
+    """No ticket with that key is in the cache."""
+
+
+def _ticket(session: Session, key: str) -> Ticket:
+    ticket = session.get(Ticket, key)
+    if ticket is None:
+        raise UnknownTicket(f"ticket {key} is not in the cache: check the key or run `triage sync`")
+    return ticket
+
+
+def record_move(
+    engine: Engine,
+    key: str,
+    target: BoardColumn,
+    *,
+    actor: str,
+    comment: str | None = None,
+    override_reason: str | None = None,
+    approved_by: str | None = None,
+    assign_to: tuple[str, str | None] | None = None,
+    at: datetime | None = None,
+) -> Ticket:
+    """Move a ticket to `target`, with its optional comment, approval and assignment, durably."""
+    at = at or utcnow()
+    with session_scope(engine) as session:
+        ticket = _ticket(session, key)
+        source = ticket.column
+        # The Jira status the ticket had: the push checks Jira still shows it before moving.
+        payload: dict[str, object] = {
+            "to": target.value,
+            "from": source.value if source else None,
+            "from_status": ticket.jira_status,
+        }
+        ticket.column = target
+        ticket.jira_status = target.value
+        ticket.updated = at
+        if approved_by is not None:
+            ticket.approved_by = approved_by
+        if comment:
+            payload["comment"] = comment
+            session.add(Comment(ticket_key=key, author=actor, body=comment, created=at))
+        session.add(
+            StatusChange(
+                ticket_key=key,
+                from_status=source.value if source else None,
+                to_status=target.value,
+                author=actor,
+                at=at,
+                source="local",
+                override=override_reason is not None,
+            )
+        )
+        session.add(OutboxEntry(ticket_key=key, kind=OutboxKind.MOVE, payload=payload, created=at))
+        if assign_to is not None:
+            _assign(session, ticket, actor, assign_to, at)
+        if override_reason is not None:
+            session.add(
+                AuditEntry(
+                    at=at,
+                    actor=actor,
+                    action="override-move",
+                    ticket_key=key,
+                    site=ticket.site,
+                    detail=f"{payload['from']} → {target.value}: {override_reason}",
+                )
+            )
+        session.add(ticket)
+    return ticket
+
+
+def record_comment(
+    engine: Engine, key: str, body: str, *, actor: str, at: datetime | None = None
+) -> Comment:
+    """Add a comment to a ticket and queue it for Jira, durably."""
+    at = at or utcnow()
+    with session_scope(engine) as session:
+        ticket = _ticket(session, key)
+        comment = Comment(ticket_key=key, author=actor, body=body, created=at)
+        session.add(comment)
+        session.add(
+            OutboxEntry(ticket_key=key, kind=OutboxKind.COMMENT, payload={"body": body}, created=at)
+        )
+        ticket.updated = at
+        session.add(ticket)
+        session.flush()
+    return comment
+
+
+def record_assign(
+    engine: Engine,
+    key: str,
+    assignee: tuple[str, str | None],
+    *,
+    actor: str,
+    at: datetime | None = None,
+) -> Ticket:
+    """Assign a ticket to (display name, account id) and queue it for Jira, durably."""
+    at = at or utcnow()
+    with session_scope(engine) as session:
+        ticket = _ticket(session, key)
+        _assign(session, ticket, actor, assignee, at)
+        session.add(ticket)
+    return ticket
+
+
+def _assign(
+    session: Session, ticket: Ticket, actor: str, assignee: tuple[str, str | None], at: datetime
+) -> None:
+    name, account = assignee
+    previous = ticket.assignee
+    ticket.assignee, ticket.assignee_id = name, account
+    ticket.updated = at
+    session.add(
+        OutboxEntry(
+            ticket_key=ticket.key,
+            kind=OutboxKind.ASSIGN,
+            payload={"assignee": name, "account_id": account, "previous": previous},
+            created=at,
+        )
+    )

@@ -1,0 +1,220 @@
+"""Reads and bulk writes of the cache for the board and the sync, fast at 20,000+ rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    JIRA_TICKET_FIELDS,
+    BoardColumn,
+    Comment,
+    Meta,
+    OutboxEntry,
+    OutboxState,
+    StatusChange,
+    Ticket,
+)
+
+TICKET = Ticket.__table__  # type: ignore[attr-defined]
+COMMENT = Comment.__table__  # type: ignore[attr-defined]
+STATUS_CHANGE = StatusChange.__table__  # type: ignore[attr-defined]
+
+
+class CardRow(NamedTuple):
+    """What a board card shows of a ticket; light enough to hold 20,000 of."""
+
+    key: str
+    summary: str
+    issue_type: str
+    severity: str
+    severity_rank: int
+    assignee: str | None
+    site: str | None
+    client: str | None
+    column: BoardColumn | None
+    jira_status: str
+    updated: datetime
+
+
+_CARD_COLUMNS = [TICKET.c[name] for name in CardRow._fields]
+
+
+def card_rows(engine: Engine, done_since: datetime) -> list[CardRow]:
+    """Every ticket the board shows: all open ones, and Done ones updated since `done_since`."""
+    query = (
+        sa.select(*_CARD_COLUMNS)
+        .where(
+            sa.or_(
+                TICKET.c.column.is_(None),
+                TICKET.c.column != BoardColumn.DONE,
+                TICKET.c.updated >= done_since,
+            )
+        )
+        .order_by(TICKET.c.severity_rank, TICKET.c.updated.desc(), TICKET.c.key)
+    )
+    with engine.connect() as connection:
+        return [CardRow(*row) for row in connection.execute(query)]
+
+
+def card_row(session: Session, key: str) -> CardRow | None:
+    """The card of one ticket, or None."""
+    row = session.connection().execute(sa.select(*_CARD_COLUMNS).where(TICKET.c.key == key))
+    found = row.first()
+    return CardRow(*found) if found else None
+
+
+def list_tickets(
+    engine: Engine, column: BoardColumn | None = None, site: str | None = None
+) -> list[Ticket]:
+    """Cached tickets, optionally of one column and one site, newest first."""
+    query = select(Ticket).order_by(col(Ticket.updated).desc(), col(Ticket.key))
+    if column is not None:
+        query = query.where(Ticket.column == column)
+    if site is not None:
+        query = query.where(Ticket.site == site)
+    with Session(engine) as session:
+        return list(session.exec(query))
+
+
+def get_ticket(session: Session, key: str) -> Ticket | None:
+    """One cached ticket by key."""
+    return session.get(Ticket, key)
+
+
+def comments_of(session: Session, key: str) -> list[Comment]:
+    """A ticket's comments, oldest first."""
+    query = select(Comment).where(Comment.ticket_key == key)
+    return list(session.exec(query.order_by(col(Comment.created), col(Comment.id))))
+
+
+def history_of(session: Session, key: str) -> list[StatusChange]:
+    """A ticket's moves, oldest first."""
+    query = select(StatusChange).where(StatusChange.ticket_key == key)
+    return list(session.exec(query.order_by(col(StatusChange.at), col(StatusChange.id))))
+
+
+def pending_changes(session: Session, key: str | None = None) -> list[OutboxEntry]:
+    """Changes not yet in Jira (pending, failed or in conflict), oldest first."""
+    query = select(OutboxEntry).where(
+        col(OutboxEntry.state).in_([OutboxState.PENDING, OutboxState.FAILED, OutboxState.CONFLICT])
+    )
+    if key is not None:
+        query = query.where(OutboxEntry.ticket_key == key)
+    return list(session.exec(query.order_by(col(OutboxEntry.id))))
+
+
+def ticket_count(engine: Engine) -> int:
+    """How many tickets the cache holds."""
+    with engine.connect() as connection:
+        return int(connection.execute(sa.select(sa.func.count()).select_from(TICKET)).scalar_one())
+
+
+def _insert_for(dialect: sa.Dialect, table: sa.Table) -> Any:
+    if dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"unsupported database dialect {dialect.name!r}: use SQLite or PostgreSQL")
+
+
+def upsert_tickets(connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert or update tickets in one statement; Triage's own fields on a ticket are kept."""
+    if not rows:
+        return 0
+    statement = _insert_for(connection.dialect, TICKET)
+    updates = {name: statement.excluded[name] for name in JIRA_TICKET_FIELDS if name != "key"}
+    statement = statement.on_conflict_do_update(index_elements=["key"], set_=updates)
+    _execute_many(connection, statement, TICKET, rows, defaults=_FACT_DEFAULTS)
+    return len(rows)
+
+
+def _execute_many(
+    connection: sa.Connection,
+    statement: Any,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    defaults: Mapping[str, Any] | None = None,
+) -> None:
+    """Run `statement` for every row through the driver's executemany in one round of calls.
+
+    SQLAlchemy's per-row parameter handling costs more than the database itself here;
+    each column's bind processor is applied directly instead, so types behave the same.
+    """
+    defaults = defaults or {}
+    names = list(dict.fromkeys([*rows[0], *defaults]))
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect, column_keys=names)
+    processors = {name: table.c[name].type._cached_bind_processor(dialect) for name in names}
+    order = list(compiled.positiontup or []) if compiled.positional else names
+    columns = [_bound_column(processors[name], rows, name, defaults.get(name)) for name in order]
+    if compiled.positional:
+        processed: list[Any] = list(zip(*columns, strict=True))
+    else:
+        processed = [dict(zip(order, values, strict=True)) for values in zip(*columns, strict=True)]
+    connection.exec_driver_sql(compiled.string, processed)
+
+
+def _bound_column(
+    processor: Any, rows: Sequence[Mapping[str, Any]], name: str, default: Any
+) -> list[Any]:
+    """One column's values for every row, as the driver takes them."""
+    values = [row.get(name, default) for row in rows]
+    if processor is None:
+        return values
+    return [None if value is None else processor(value) for value in values]
+
+
+#: Values for Triage's own NOT NULL fields when a sync inserts a ticket it never saw.
+_FACT_DEFAULTS: Mapping[str, Any] = {"test_site_passed": False, "prod_deploy_passed": False}
+
+
+def upsert_children(
+    connection: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    update: Iterable[str],
+) -> int:
+    """Insert comments or status changes keyed by (ticket_key, remote_id), updating `update`."""
+    if not rows:
+        return 0
+    statement = _insert_for(connection.dialect, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["ticket_key", "remote_id"],
+        set_={name: statement.excluded[name] for name in update},
+    )
+    connection.execute(statement, list(rows))
+    return len(rows)
+
+
+def upsert_comments(connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert or update comments that came from Jira."""
+    return upsert_children(connection, COMMENT, rows, ("author", "body", "created"))
+
+
+def upsert_status_changes(connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert status changes from Jira's changelog, once each."""
+    return upsert_children(connection, STATUS_CHANGE, rows, ("to_status",))
+
+
+def get_meta(engine: Engine, key: str) -> str | None:
+    """A named value of the cache, or None."""
+    with Session(engine) as session:
+        found = session.get(Meta, key)
+        return found.value if found else None
+
+
+def set_meta(session: Session, key: str, value: str) -> None:
+    """Set a named value of the cache inside the caller's transaction."""
+    found = session.get(Meta, key)
+    if found is None:
+        session.add(Meta(key=key, value=value))
+    else:
+        found.value = value
+        session.add(found)
