@@ -19,7 +19,7 @@ from core.config import Settings
 from core.errors import TriageError
 from core.ingest import map_issues, store
 from core.tracker.mapping import StatusMapper, resolve_fields
-from storage.models import BoardColumn, Comment, OutboxEntry, StatusChange, Ticket
+from storage.models import BoardColumn, Comment, OutboxEntry, StatusChange, Ticket, table_of
 from storage.queries import get_meta, set_meta, ticket_count
 
 _AFTER_REVIEW = {
@@ -89,12 +89,12 @@ def _clear(engine: Engine) -> None:
     """Empty the demo's tickets before a rebuild; the demo's outbox and audit go with them."""
     with engine.begin() as connection:
         for model in (Ticket, Comment, StatusChange, OutboxEntry):
-            connection.execute(sa.delete(model.__table__))  # type: ignore[attr-defined]
+            connection.execute(sa.delete(table_of(model)))
 
 
 def _write_facts(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
     """Record the demo's facts; the sync's upsert leaves these columns alone by design."""
-    table = Ticket.__table__  # type: ignore[attr-defined]
+    table = table_of(Ticket)
     names = ("branch", "branch_ahead", "approved_by", "test_site_passed", "prod_deploy_passed")
     rows = [{"k": row["key"], **{n: row[n] for n in names}} for row in rows]
     statement = (

@@ -163,7 +163,7 @@ def _zero_for(column: sa.Column[Any]) -> str:
 
 
 def _set_meta(connection: sa.Connection, key: str, value: str) -> None:
-    table = models.Meta.__table__  # type: ignore[attr-defined]
+    table = models.table_of(models.Meta)
     updated = connection.execute(sa.update(table).where(table.c.key == key).values(value=value))
     if updated.rowcount == 0:
         connection.execute(sa.insert(table).values(key=key, value=value))

@@ -243,3 +243,11 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(default="", sa_type=sa.Text)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The SQLAlchemy table behind a table model."""
+    table = getattr(model, "__table__", None)
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table

@@ -20,11 +20,12 @@ from storage.models import (
     OutboxState,
     StatusChange,
     Ticket,
+    table_of,
 )
 
-TICKET = Ticket.__table__  # type: ignore[attr-defined]
-COMMENT = Comment.__table__  # type: ignore[attr-defined]
-STATUS_CHANGE = StatusChange.__table__  # type: ignore[attr-defined]
+TICKET = table_of(Ticket)
+COMMENT = table_of(Comment)
+STATUS_CHANGE = table_of(StatusChange)
 
 
 class CardRow(NamedTuple):

@@ -1,0 +1,210 @@
+"""The Textual app: the board, the ticket screen, and the actions that change a ticket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from core.board import Board, MoveRefused
+from core.errors import TriageError
+from storage import queries
+from storage.db import StorageError
+from storage.models import BoardColumn
+from tui.commands import ActionCommands, TicketCommands
+from tui.screens.board import BoardScreen
+from tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
+from tui.screens.help import HelpScreen
+from tui.screens.ticket import TicketScreen
+
+
+class TriageApp(App[None]):
+    """Triage: the support team's kanban over the local Jira cache."""
+
+    TITLE = "Triage"
+    CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
+    COMMANDS = App.COMMANDS | {TicketCommands, ActionCommands}
+    BINDINGS = [
+        Binding("question_mark", "help", "Keys", id="app.help"),
+        Binding("ctrl+p", "command_palette", "Palette", id="app.palette"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, board: Board) -> None:
+        super().__init__()
+        self.board = board
+        self.board_screen: BoardScreen | None = None
+        if board.settings.keys:
+            self.set_keymap(board.settings.keys)
+
+    def on_mount(self) -> None:
+        settings = self.board.settings
+        workspace = queries.get_meta(self.board.engine, "workspace") or "jira"
+        self.board_screen = BoardScreen(
+            self.board.load(),
+            me=self.board.me.name,
+            workspace=workspace,
+            focused_width=settings.board.focused_width,
+            min_width=settings.board.min_column_width,
+        )
+        self.push_screen(self.board_screen)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Keys", "Show every key of this screen", self.action_help)
+
+    def _current_key(self) -> str | None:
+        if isinstance(self.screen, TicketScreen):
+            return self.screen.key
+        card = self.board_screen.current_card if self.board_screen else None
+        return card.key if card else None
+
+    def _changed(self, key: str) -> None:
+        """Show a changed ticket on the board, and on the ticket screen if it is open."""
+        card = self.board.card(key)
+        if self.board_screen is not None:
+            self.board_screen.apply_card(card)
+        for screen in self.screen_stack:
+            if isinstance(screen, TicketScreen) and screen.key == key:
+                screen.show(self.board.detail(key))
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        rows = []
+        seen: set[tuple[str, str]] = set()
+        for active in self.active_bindings.values():
+            binding = active.binding
+            if not binding.description or (binding.action, binding.description) in seen:
+                continue
+            seen.add((binding.action, binding.description))
+            keys = ", ".join(self.get_key_display(b) for b in self._bindings_like(binding))
+            rows.append((keys, binding.description, binding.id or ""))
+        title = "Ticket" if isinstance(self.screen, TicketScreen) else "Board"
+        self.push_screen(HelpScreen(title, rows))
+
+    def _bindings_like(self, binding: Binding) -> list[Binding]:
+        """Every key bound to the same action as `binding` on the current screen."""
+        return [
+            active.binding
+            for active in self.active_bindings.values()
+            if active.binding.action == binding.action
+            and active.binding.description == binding.description
+        ]
+
+    def action_open_ticket(self, key: str | None = None) -> None:
+        key = key or self._current_key()
+        if key is None:
+            self.notify("No ticket here to open.", severity="warning")
+            return
+        try:
+            self.push_screen(TicketScreen(self.board.detail(key)))
+        except TriageError as error:
+            self.notify(str(error), severity="error")
+
+    def action_jump(self, key: str) -> None:
+        if self.board_screen is not None and not self.board_screen.jump_to(key):
+            self.action_open_ticket(key)
+
+    def action_filter_with(self, text: str) -> None:
+        if self.board_screen is not None:
+            if self.screen is not self.board_screen:
+                self.pop_screen()
+            self.board_screen.set_filter(text)
+
+    def action_move_picker(self) -> None:
+        key = self._current_key()
+        if key is not None:
+            self.pick_and_move(key)
+
+    def action_move_current(self, column_name: str) -> None:
+        key = self._current_key()
+        if key is not None:
+            self.move_ticket(key, BoardColumn[column_name])
+
+    def action_move_to(self, key: str, column_name: str) -> None:
+        self.move_ticket(key, BoardColumn[column_name])
+
+    def action_comment(self) -> None:
+        key = self._current_key()
+        if key is not None:
+            self.add_comment(key)
+
+    def action_assign_me(self) -> None:
+        key = self._current_key()
+        if key is None:
+            return
+        try:
+            self.board.assign_to_me(key)
+        except (TriageError, StorageError) as error:
+            self.notify(str(error), severity="error")
+            return
+        self._changed(key)
+        self.notify(f"{key} assigned to {self.board.me.name}.")
+
+    @work(exclusive=True, group="change")
+    async def pick_and_move(self, key: str) -> None:
+        """Ask for a column, then move there."""
+        ticket = self.board.ticket(key)
+        checks = [self.board.check(key, column) for column in BoardColumn]
+        target = await self.push_screen_wait(MovePicker(key, ticket.column, checks))
+        if target is not None and target != ticket.column:
+            await self._move(key, target)
+
+    @work(exclusive=True, group="change")
+    async def move_ticket(self, key: str, target: BoardColumn) -> None:
+        """Move `key` to `target`, asking for what the rules need."""
+        await self._move(key, target)
+
+    async def _move(self, key: str, target: BoardColumn) -> None:
+        check = self.board.check(key, target)
+        override = None
+        if not check.allowed:
+            if not check.overridable:
+                self.notify(check.blocked or "That move is not allowed.", severity="warning")
+                return
+            override = await self.push_screen_wait(BlockedMoveDialog(key, check))
+            if override is None:
+                return
+        comment = None
+        if check.needs_comment:
+            comment = await self.push_screen_wait(
+                CommentDialog(
+                    f"Why does {key} go to {target.value}?",
+                    "A move to this column needs a comment; it goes to Jira with the move.",
+                )
+            )
+            if comment is None:
+                return
+        try:
+            self.board.move(key, target, comment=comment, override_reason=override)
+        except (MoveRefused, TriageError, StorageError) as error:
+            self.notify(str(error), severity="error")
+            return
+        self._changed(key)
+        suffix = " (override recorded)" if override else ""
+        self.notify(f"{key} → {target.value}{suffix}")
+
+    @work(exclusive=True, group="change")
+    async def add_comment(self, key: str) -> None:
+        """Ask for a comment and add it."""
+        text = await self.push_screen_wait(CommentDialog(f"Comment on {key}"))
+        if text is None:
+            return
+        try:
+            self.board.comment(key, text)
+        except (TriageError, StorageError) as error:
+            self.notify(str(error), severity="error")
+            return
+        self._changed(key)
+        self.notify(f"Comment added to {key}.")
+
+
+def make_app(board: Board) -> TriageApp:
+    """The app over a board service; shared by the command line and the tests."""
+    return TriageApp(board)

@@ -1,0 +1,86 @@
+"""Command palette providers: jump to a ticket by key or words, and run the board's actions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from storage.models import BoardColumn
+
+if TYPE_CHECKING:
+    from tui.app import TriageApp
+
+MAX_TICKET_HITS = 30
+
+
+class TicketCommands(Provider):
+    """Open or jump to a ticket: type its key or words of its summary."""
+
+    @property
+    def triage(self) -> TriageApp:
+        return cast("TriageApp", self.app)
+
+    async def search(self, query: str) -> Hits:
+        board_screen = self.triage.board_screen
+        if board_screen is None or len(query.strip()) < 2:
+            return
+        needle = query.strip().casefold()
+        matcher = self.matcher(query)
+        found = 0
+        for cards in board_screen.data.columns.values():
+            for card in cards:
+                text = f"{card.key} {card.summary}"
+                # Plain containment first keeps this instant over 20,000 cards.
+                if needle not in text.casefold():
+                    continue
+                yield Hit(
+                    matcher.match(text) or 0.5,
+                    matcher.highlight(text),
+                    lambda key=card.key: self.triage.action_jump(key),
+                    help=f"{card.column.value if card.column else '—'} · {card.site or ''}",
+                )
+                found += 1
+                if found >= MAX_TICKET_HITS:
+                    return
+
+
+class ActionCommands(Provider):
+    """The board's actions on the current card, and ready-made filters."""
+
+    @property
+    def triage(self) -> TriageApp:
+        return cast("TriageApp", self.app)
+
+    def _commands(self) -> list[tuple[str, str, str]]:
+        commands = [
+            ("Open the ticket", "open_ticket", "Show every field, comment and move"),
+            ("Move the ticket…", "move_picker", "Pick a column"),
+            ("Comment on the ticket", "comment", "Add a comment; it goes to Jira"),
+            ("Assign the ticket to me", "assign_me", "Take the ticket"),
+            ("Filter: my tickets", "filter_with('@me')", "Show only tickets assigned to me"),
+            ("Clear the filter", "filter_with('')", "Show every ticket"),
+        ]
+        for column in BoardColumn:
+            commands.append(
+                (f"Move the ticket to {column.value}", f"move_current({column.name!r})", "")
+            )
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, action, help_text in self._commands()[:6]:
+            yield DiscoveryHit(name, self._runner(action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, action, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), self._runner(action), help=help_text)
+
+    def _runner(self, action: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            await self.triage.run_action(action)
+
+        return run

@@ -1,0 +1,190 @@
+"""The board: nine columns of cards, a filter line and a status line."""
+
+from __future__ import annotations
+
+from bisect import insort
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from core.board import BoardData, sort_key
+from core.filters import CardFilter, parse_filter
+from storage.models import BoardColumn
+from storage.queries import CardRow
+from tui.widgets.board_view import BoardView
+from tui.widgets.card_list import CardList
+
+
+class StatusLine(Static):
+    """Workspace, counts and who I am; later also when the cache was last synced."""
+
+
+class BoardScreen(Screen[None]):
+    """The kanban of every cached ticket."""
+
+    BINDINGS = [
+        Binding("left,h", "focus_column(-1)", "Column left", show=False, id="board.left"),
+        Binding("right,l", "focus_column(1)", "Column right", show=False, id="board.right"),
+        Binding("H,shift+left", "move_card(-1)", "Move left", id="board.move_left"),
+        Binding("L,shift+right", "move_card(1)", "Move right", id="board.move_right"),
+        Binding("m", "app.move_picker", "Move…", id="board.move"),
+        Binding("enter", "app.open_ticket", "Open", id="board.open"),
+        Binding("a", "app.assign_me", "Assign me", id="board.assign"),
+        Binding("c", "app.comment", "Comment", id="board.comment"),
+        Binding("slash", "filter", "Filter", id="board.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="board.clear_filter"),
+    ]
+
+    def __init__(
+        self, data: BoardData, me: str, workspace: str, focused_width: int, min_width: int
+    ) -> None:
+        super().__init__()
+        self.data = data
+        self.me = me
+        self.workspace = workspace
+        self.card_filter = CardFilter()
+        self.board_view = BoardView(focused_width, min_width)
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status-line")
+        yield Input(
+            placeholder="words  @me  site:ID  client:NAME  type:Bug   (enter keeps it, esc clears)",
+            id="filter",
+        )
+        yield self.board_view
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.refresh_columns()
+        self.board_view.focus_column(0)
+
+    @property
+    def current_card(self) -> CardRow | None:
+        """The card under the cursor of the focused column."""
+        return self.board_view.current_card
+
+    def refresh_columns(self, keep_key: str | None = None) -> None:
+        """Show the loaded cards through the filter."""
+        test = None if self.card_filter.empty else self.card_filter.predicate(self.me)
+        shown_total = 0
+        for column in BoardColumn:
+            cards = self.data.columns[column]
+            shown = cards if test is None else [card for card in cards if test(card)]
+            shown_total += len(shown)
+            self.board_view.view(column).show(shown, len(cards), keep_key)
+        self._update_status(shown_total)
+
+    def _update_status(self, shown: int) -> None:
+        total = self.data.total
+        counts = f"{total:,} tickets" if shown == total else f"{shown:,} of {total:,} tickets"
+        parts: list[str | tuple[str, str]] = [
+            ("Triage", "bold"),
+            "  ",
+            self.workspace,
+            "  ·  ",
+            counts,
+            "  ·  ",
+            ("@" + self.me, "italic"),
+        ]
+        if self.data.unmapped:
+            parts += ["  ·  ", (f"{len(self.data.unmapped)} in unmapped statuses", "bold")]
+        if not self.card_filter.empty:
+            parts += ["  ·  filter: ", (self.query_one("#filter", Input).value, "bold")]
+        self.query_one(StatusLine).update(Text.assemble(*parts))
+
+    def apply_card(self, card: CardRow) -> None:
+        """Put a changed card where it now belongs, and keep the cursor on it."""
+        for column, cards in self.data.columns.items():
+            for index, existing in enumerate(cards):
+                if existing.key == card.key:
+                    del cards[index]
+                    break
+            else:
+                continue
+            if column != card.column:
+                self._reshow(column)
+            break
+        if card.column is not None:
+            insort(self.data.columns[card.column], card, key=sort_key)
+            self._reshow(card.column, keep_key=card.key)
+            view = self.board_view.view(card.column)
+            if self.board_view.focused_column != card.column:
+                view.cards.focus()
+            view.cards.select_key(card.key)
+
+    def _reshow(self, column: BoardColumn, keep_key: str | None = None) -> None:
+        cards = self.data.columns[column]
+        test = None if self.card_filter.empty else self.card_filter.predicate(self.me)
+        shown = cards if test is None else [card for card in cards if test(card)]
+        self.board_view.view(column).show(shown, len(cards), keep_key)
+
+    def jump_to(self, key: str) -> bool:
+        """Focus the card `key` wherever it is; clears a filter that hides it."""
+        for column, cards in self.data.columns.items():
+            if any(card.key == key for card in cards):
+                view = self.board_view.view(column)
+                if not view.cards.select_key(key):
+                    self.set_filter("")
+                    view.cards.select_key(key)
+                view.cards.focus()
+                return True
+        return False
+
+    def action_focus_column(self, step: int) -> None:
+        self.board_view.focus_column(self.board_view.focused_index + step)
+
+    async def action_move_card(self, step: int) -> None:
+        card = self.current_card
+        if card is None or card.column is None:
+            self.notify("No card here to move.", severity="warning")
+            return
+        target_index = card.column.position + step
+        if not 0 <= target_index < len(BoardColumn):
+            self.notify(f"{card.key} is already in the last column that way.", severity="warning")
+            return
+        target = list(BoardColumn)[target_index]
+        await self.app.run_action(f"move_to({card.key!r}, {target.name!r})")
+
+    def action_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.display = True
+        # At once, not on the next tick: keys typed right after `/` belong to the filter.
+        self.set_focus(filter_input)
+
+    def action_clear_filter(self) -> None:
+        self.set_filter("")
+
+    def set_filter(self, text: str) -> None:
+        """Filter the board by `text` (the `/` language); empty shows everything."""
+        filter_input = self.query_one("#filter", Input)
+        with filter_input.prevent(Input.Changed):
+            filter_input.value = text
+        filter_input.display = bool(text)
+        self.card_filter = parse_filter(text)
+        current = self.current_card
+        self.refresh_columns(keep_key=current.key if current else None)
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        self.card_filter = parse_filter(event.value)
+        self.refresh_columns()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        event.input.display = bool(event.value)
+        self.board_view.focus_column(self.board_view.focused_index)
+
+    def on_key(self, event: object) -> None:
+        # Esc inside the filter line clears it and returns to the cards.
+        if getattr(event, "key", None) == "escape" and self.query_one("#filter", Input).has_focus:
+            self.set_filter("")
+            self.board_view.focus_column(self.board_view.focused_index)
+
+    @on(CardList.Highlighted)
+    def _highlighted(self, event: CardList.Highlighted) -> None:
+        event.stop()

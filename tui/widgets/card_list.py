@@ -1,0 +1,256 @@
+"""A column's cards, drawn line by line so a column of thousands scrolls and moves instantly."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from storage.queries import CardRow
+
+CARD_HEIGHT = 5
+"""Lines a card takes: key line, two summary lines, assignee line, a gap."""
+
+
+def wrap_two(text: str, width: int) -> tuple[str, str]:
+    """The first two lines of `text` wrapped to `width` cells, the second ending in … if cut."""
+    words = text.split()
+    lines: list[str] = [""]
+    for word in words:
+        candidate = f"{lines[-1]} {word}" if lines[-1] else word
+        if cell_len(candidate) <= width:
+            lines[-1] = candidate
+        elif len(lines) == 2:
+            lines[-1] = candidate
+            break
+        else:
+            lines.append(word)
+    first = set_cell_size(lines[0], width) if cell_len(lines[0]) > width else lines[0]
+    second = lines[1] if len(lines) > 1 else ""
+    rest = " ".join(words)
+    if cell_len(second) > width or (second and not rest.endswith(second)):
+        second = set_cell_size(second, max(width - 1, 0)).rstrip() + "…"
+    return first, second
+
+
+NARROW = 30
+"""Below this width a card uses short forms: "Sec·High", "DO" for Daniel Okafor."""
+
+SHORT_TYPES = {"security update": "Sec", "incident": "Inc", "improvement": "Impr"}
+
+
+def short_type(issue_type: str) -> str:
+    """A short form of an issue type for narrow cards."""
+    return SHORT_TYPES.get(issue_type.casefold(), issue_type)
+
+
+def initials(name: str) -> str:
+    """Initials of a person's name: "Daniel Okafor" → "DO"."""
+    return "".join(part[0] for part in name.split()[:3] if part).upper()
+
+
+def fit(text: str, width: int) -> str:
+    """`text` cut to `width` cells with an ellipsis when it does not fit."""
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1) + "…"
+
+
+class CardList(ScrollView, can_focus=True, inherit_bindings=False):
+    """The cards of one column, with a cursor; the board moves focus between these."""
+
+    BINDINGS = [
+        Binding("down,j", "cursor(1)", "Down", show=False, id="card.down"),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="card.up"),
+        Binding("g,home", "first", "Top", show=False, id="card.first"),
+        Binding("G,end", "last", "Bottom", show=False, id="card.last"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="card.page_down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="card.page_up"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "card-list--key",
+        "card-list--meta",
+        "card-list--summary",
+        "card-list--people",
+        "card-list--site",
+        "card-list--unassigned",
+        "card-list--cursor",
+        "card-list--cursor-blurred",
+        "card-list--sev-1",
+        "card-list--sev-2",
+        "card-list--sev-3",
+        "card-list--sev-4",
+        "card-list--sev-5",
+        "card-list--empty",
+    }
+
+    DEFAULT_CSS = """
+    CardList {
+        scrollbar-size-vertical: 1;
+        overflow-x: hidden;
+        background: $surface;
+        & > .card-list--key { text-style: bold; color: $text; }
+        & > .card-list--meta { color: $text-muted; }
+        & > .card-list--summary { color: $text; }
+        & > .card-list--people { color: $text-secondary; }
+        & > .card-list--site { color: $text-accent; }
+        & > .card-list--unassigned { color: $text-disabled; text-style: italic; }
+        & > .card-list--cursor { background: $primary 35%; }
+        & > .card-list--cursor-blurred { background: $panel; }
+        & > .card-list--sev-1 { color: $error; }
+        & > .card-list--sev-2 { color: $warning; }
+        & > .card-list--sev-3 { color: $accent; }
+        & > .card-list--sev-4 { color: $success; }
+        & > .card-list--sev-5 { color: $text-disabled; }
+        & > .card-list--empty { color: $text-disabled; text-style: italic; }
+    }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        """The cursor rests on another card."""
+
+        def __init__(self, card_list: CardList, card: CardRow | None) -> None:
+            super().__init__()
+            self.card_list = card_list
+            self.card = card
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.cards: list[CardRow] = []
+        self._lines: dict[tuple[CardRow, int, int, int], Strip] = {}
+
+    def set_cards(self, cards: list[CardRow], keep_key: str | None = None) -> None:
+        """Show `cards`; keep the cursor on `keep_key` if it is among them."""
+        self.cards = cards
+        self._lines.clear()
+        self.virtual_size = Size(self.size.width, len(cards) * CARD_HEIGHT)
+        index = self.cursor
+        if keep_key is not None:
+            index = next((i for i, c in enumerate(cards) if c.key == keep_key), index)
+        self.cursor = min(index, max(len(cards) - 1, 0))
+        self.refresh()
+
+    @property
+    def current(self) -> CardRow | None:
+        """The card under the cursor."""
+        return self.cards[self.cursor] if 0 <= self.cursor < len(self.cards) else None
+
+    def select_key(self, key: str) -> bool:
+        """Put the cursor on the card `key`; False when it is not in this list."""
+        for index, card in enumerate(self.cards):
+            if card.key == key:
+                self.cursor = index
+                return True
+        return False
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.Highlighted(self, self.current))
+
+    def _scroll_to_cursor(self) -> None:
+        top = self.cursor * CARD_HEIGHT
+        height = self.scrollable_content_region.height or CARD_HEIGHT
+        if top < self.scroll_y:
+            self.scroll_to(y=top, animate=False, immediate=True)
+        elif top + CARD_HEIGHT > self.scroll_y + height:
+            self.scroll_to(y=top + CARD_HEIGHT - height, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self._lines.clear()
+        self.virtual_size = Size(self.size.width, len(self.cards) * CARD_HEIGHT)
+        self._scroll_to_cursor()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def action_cursor(self, step: int) -> None:
+        if self.cards:
+            self.cursor = max(0, min(len(self.cards) - 1, self.cursor + step))
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = max(len(self.cards) - 1, 0)
+
+    def action_page(self, direction: int) -> None:
+        per_page = max(self.scrollable_content_region.height // CARD_HEIGHT, 1)
+        self.action_cursor(direction * per_page)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        line = round(self.scroll_y) + y
+        index, row = divmod(line, CARD_HEIGHT)
+        if not self.cards and y == 1:
+            style = self.get_component_rich_style("card-list--empty")
+            return Strip([Segment(fit(" no tickets", width), style)]).adjust_cell_length(width)
+        if index >= len(self.cards) or row == CARD_HEIGHT - 1:
+            return Strip.blank(width, self.rich_style)
+        selected = index == self.cursor
+        state = 0 if not selected else (2 if self.has_focus else 1)
+        card = self.cards[index]
+        cache_key = (card, row, width, state)
+        strip = self._lines.get(cache_key)
+        if strip is None:
+            if len(self._lines) > 2000:
+                self._lines.clear()
+            strip = self._lines[cache_key] = self._card_line(card, row, width, state)
+        return strip
+
+    def _card_line(self, card: CardRow, row: int, width: int, state: int) -> Strip:
+        base = self.rich_style
+        if state == 2:
+            base = base + self.get_component_rich_style("card-list--cursor")
+        elif state == 1:
+            base = base + self.get_component_rich_style("card-list--cursor-blurred")
+        bar_style = base + self.get_component_rich_style(f"card-list--sev-{card.severity_rank}")
+        segments = [Segment("▌" if state else "▎", bar_style)]
+        inner = width - 2
+        segments.extend(self._content(card, row, inner, base))
+        return Strip(segments).adjust_cell_length(width, base)
+
+    def _content(self, card: CardRow, row: int, width: int, base: Style) -> list[Segment]:
+        style = self.get_component_rich_style
+        narrow = width < NARROW
+        if row == 0:
+            label = (
+                f"{short_type(card.issue_type)}·{card.severity}"
+                if narrow
+                else f"{card.issue_type} · {card.severity}"
+            )
+            meta = fit(label, max(width - len(card.key) - 1, 0))
+            gap = max(width - len(card.key) - cell_len(meta), 1)
+            return [
+                Segment(card.key, base + style("card-list--key")),
+                Segment(" " * gap, base),
+                Segment(meta, base + style("card-list--meta")),
+            ]
+        if row in (1, 2):
+            text = wrap_two(card.summary, width)[row - 1]
+            return [Segment(text, base + style("card-list--summary"))]
+        if narrow:
+            name = initials(card.assignee) if card.assignee else "—"
+            site = fit(card.site or "", max(width - len(name) - 1, 0))
+        else:
+            name = card.assignee or "unassigned"
+            site = fit(card.site or "", max(width // 2, 0))
+        who_width = max(width - cell_len(site) - 1, 0)
+        who_style = "card-list--people" if card.assignee else "card-list--unassigned"
+        who = Segment(fit(name, who_width), base + style(who_style))
+        gap = max(width - cell_len(who.text) - cell_len(site), 1)
+        return [who, Segment(" " * gap, base), Segment(site, base + style("card-list--site"))]

@@ -1,0 +1,94 @@
+"""One board column: its title and count above its cards, or only those when collapsed."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from storage.models import BoardColumn
+from storage.queries import CardRow
+from tui.widgets.card_list import CardList
+
+
+class ColumnTitle(Widget):
+    """The column's name and how many cards it shows (of how many, when filtered)."""
+
+    DEFAULT_CSS = """
+    ColumnTitle {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+        color: $text-muted;
+        text-style: bold;
+    }
+    """
+
+    name_text: reactive[str] = reactive("", layout=True)
+    count_text: reactive[str] = reactive("")
+    stacked: reactive[bool] = reactive(False, layout=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._stacked_lines()) if self.stacked else 1
+
+    def _stacked_lines(self) -> list[str]:
+        # Word per line, so a narrow column still names itself: "Ready", "To", "Deploy".
+        return [*self.name_text.split("/")[0].split(), "", self.count_text]
+
+    def render(self) -> Text:
+        if self.stacked:
+            return Text("\n".join(self._stacked_lines()))
+        width = self.content_region.width
+        room = max(width - len(self.count_text) - 1, 1)
+        name = Text(self.name_text, no_wrap=True, overflow="ellipsis")
+        name.truncate(room, overflow="ellipsis", pad=True)
+        return Text.assemble(name, " ", (self.count_text, "not bold"))
+
+
+class ColumnView(Vertical):
+    """A column of the board; narrow columns show only their title and count."""
+
+    DEFAULT_CSS = """
+    ColumnView {
+        width: 1fr;
+        height: 1fr;
+        border-right: tall $background;
+        &.-focused ColumnTitle { background: $primary 40%; color: $text; }
+        &.-collapsed CardList { display: none; }
+        &.-collapsed ColumnTitle { height: 1fr; padding: 0 0 0 1; }
+        &.-collapsed.-focused ColumnTitle { background: $primary 40%; }
+    }
+    """
+
+    collapsed: reactive[bool] = reactive(False)
+
+    def __init__(self, column: BoardColumn) -> None:
+        super().__init__(id=f"column-{column.position}")
+        self.column = column
+        self.total = 0
+        self.title_widget = ColumnTitle()
+        self.cards = CardList(id=f"cards-{column.position}")
+
+    def compose(self) -> ComposeResult:
+        yield self.title_widget
+        yield self.cards
+
+    def show(self, cards: list[CardRow], total: int, keep_key: str | None = None) -> None:
+        """Show `cards`, of `total` before the filter."""
+        self.total = total
+        self.cards.set_cards(cards, keep_key)
+        self._update_title()
+
+    def watch_collapsed(self, collapsed: bool) -> None:
+        self.set_class(collapsed, "-collapsed")
+        self._update_title()
+
+    def _update_title(self) -> None:
+        shown = len(self.cards.cards)
+        title = self.title_widget
+        title.name_text = self.column.value
+        title.count_text = f"{shown}" if shown == self.total else f"{shown}/{self.total}"
+        title.stacked = self.collapsed
