@@ -1,0 +1,1 @@
+"""A separate world for the demo and the tests: a Jira-compatible server and a demo agency."""
