@@ -18,7 +18,7 @@ from sqlmodel import Session
 from core.config import Settings
 from core.errors import TriageError
 from core.ingest import map_issues, store
-from core.tracker.mapping import StatusMapper, resolve_fields
+from core.tracker.mapping import StatusMapper, resolve_fields, user_id, user_name
 from storage.models import BoardColumn, Comment, OutboxEntry, StatusChange, Ticket, table_of
 from storage.queries import get_meta, set_meta, ticket_count
 
@@ -35,10 +35,10 @@ def load_demo(
     settings: Settings,
     issues: Sequence[Mapping[str, Any]],
     fields: Sequence[Mapping[str, Any]],
-    me: tuple[str, str],
     seed: int = 0,
 ) -> int:
     """Load the demo's issues into the cache and record who "me" is; returns the count."""
+    me = busiest_assignee(issues)
     ids = resolve_fields(fields, settings.jira.fields)
     mapped = map_issues(issues, ids, StatusMapper(settings.jira.status_map))
     rng = random.Random(seed)
@@ -53,6 +53,20 @@ def load_demo(
         set_meta(session, "workspace", "demo")
         session.commit()
     return count
+
+
+def busiest_assignee(issues: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """The demo's "me": whoever has the most tickets in progress, so `@me` shows work."""
+    counts: dict[tuple[str, str], int] = {}
+    for issue in issues:
+        fields = issue["fields"]
+        assignee = fields.get("assignee")
+        if assignee and fields["status"]["name"] == BoardColumn.IN_PROGRESS.value:
+            person = (user_name(assignee) or "", user_id(assignee) or "")
+            counts[person] = counts.get(person, 0) + 1
+    if not counts:
+        return ("me", "")
+    return max(sorted(counts), key=lambda person: counts[person])
 
 
 def _facts(ticket: Mapping[str, Any], rng: random.Random, reviewers: list[str]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from core import paths
 from core.board import Board
@@ -96,15 +95,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     board = _board(settings)
     ensure_demo_cache(board.engine)
     agency = build_agency(tickets=args.tickets, seed=args.seed, now=utcnow())
-    me = _busiest_developer(agency.people, agency.issues)
-    count = load_demo(
-        board.engine,
-        settings,
-        agency.issues,
-        agency.fields,
-        (me.display_name, me.account_id),
-        seed=args.seed,
-    )
+    count = load_demo(board.engine, settings, agency.issues, agency.fields, seed=args.seed)
     print(
         f"demo: {count:,} tickets of {len(agency.clients)} clients and {len(agency.sites)} sites "
         f"in {redact(settings.resolved_database_url())}"
@@ -115,17 +106,6 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     make_app(Board(board.engine, settings)).run()
     return 0
-
-
-def _busiest_developer(people: Sequence[Any], issues: Sequence[dict[str, Any]]) -> Any:
-    """The demo's "me": whoever has the most tickets in progress, so `@me` shows work."""
-    counts: dict[str, int] = {}
-    for issue in issues:
-        fields = issue["fields"]
-        if fields["status"]["name"] == "In Progress" and fields.get("assignee"):
-            account = fields["assignee"]["accountId"]
-            counts[account] = counts.get(account, 0) + 1
-    return max(people, key=lambda person: counts.get(person.account_id, 0))
 
 
 def run_ls(args: argparse.Namespace, settings: Settings) -> int:

@@ -114,7 +114,7 @@ class BoardScreen(Screen[None]):
             self._reshow(card.column, keep_key=card.key)
             view = self.board_view.view(card.column)
             if self.board_view.focused_column != card.column:
-                view.cards.focus()
+                self.set_focus(view.cards)
             view.cards.select_key(card.key)
 
     def _reshow(self, column: BoardColumn, keep_key: str | None = None) -> None:
@@ -131,7 +131,7 @@ class BoardScreen(Screen[None]):
                 if not view.cards.select_key(key):
                     self.set_filter("")
                     view.cards.select_key(key)
-                view.cards.focus()
+                self.set_focus(view.cards)
                 return True
         return False
 

@@ -94,7 +94,8 @@ class BoardView(Horizontal):
     def focus_column(self, index: int) -> None:
         """Give the focus to column `index` (clamped to the board)."""
         index = max(0, min(len(self.views) - 1, index))
-        self.views[index].cards.focus()
+        # At once, so the next key already acts on the new column.
+        self.screen.set_focus(self.views[index].cards)
 
     @on(Resize)
     def _resized(self, event: Resize) -> None:
