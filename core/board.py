@@ -109,6 +109,7 @@ class Board:
 
     def card(self, key: str) -> CardRow:
         """The card of one ticket."""
+        key = key.upper()
         with Session(self.engine) as session:
             found = queries.card_row(session, key)
         if found is None:
@@ -117,6 +118,7 @@ class Board:
 
     def detail(self, key: str) -> TicketDetail:
         """The ticket with its comments, moves and changes not yet in Jira."""
+        key = key.upper()
         with Session(self.engine) as session:
             ticket = queries.get_ticket(session, key)
             if ticket is None:
@@ -130,7 +132,7 @@ class Board:
 
     def check(self, key: str, target: BoardColumn) -> MoveCheck:
         """What the workflow says about moving `key` to `target` now."""
-        return check_move(self.ticket(key), target, self.me.name)
+        return check_move(self.ticket(key.upper()), target, self.me.name)
 
     def move(
         self,
@@ -141,6 +143,7 @@ class Board:
         override_reason: str | None = None,
     ) -> CardRow:
         """Move a ticket, durably; MoveRefused when blocked (without override) or uncommented."""
+        key = key.upper()
         check = self.check(key, target)
         if not check.allowed and not (check.overridable and override_reason):
             raise MoveRefused(check, check.blocked or "the move is not allowed")
@@ -162,6 +165,7 @@ class Board:
 
     def comment(self, key: str, body: str) -> CardRow:
         """Add a comment, durably; an empty one is refused."""
+        key = key.upper()
         if not body.strip():
             raise TriageError("the comment is empty: type some text or press escape")
         outbox.record_comment(self.engine, key, body.strip(), actor=self.me.name, at=self.clock())
@@ -169,6 +173,7 @@ class Board:
 
     def assign_to_me(self, key: str) -> CardRow:
         """Assign a ticket to the current user, durably."""
+        key = key.upper()
         me = self.me
         outbox.record_assign(
             self.engine, key, (me.name, me.account_id), actor=me.name, at=self.clock()

@@ -13,11 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from core.config import Settings
 from core.errors import TriageError
-from core.ingest import map_issues, store
+from core.ingest import map_issues, store_in
 from core.tracker.mapping import StatusMapper, resolve_fields, user_id, user_name
 from storage.models import BoardColumn, Comment, OutboxEntry, StatusChange, Ticket, table_of
 from storage.queries import get_meta, set_meta, ticket_count
@@ -44,14 +43,14 @@ def load_demo(
     rng = random.Random(seed)
     reviewers = sorted({m.ticket["assignee"] for m in mapped if m.ticket["assignee"]})
     facts = [_facts(item.ticket, rng, reviewers) for item in mapped]
-    _clear(engine)
-    count = store(engine, mapped)
-    _write_facts(engine, facts)
-    with Session(engine) as session:
-        set_meta(session, "me_name", me[0])
-        set_meta(session, "me_id", me[1])
-        set_meta(session, "workspace", "demo")
-        session.commit()
+    # One transaction: a demo killed half-way leaves the previous cache, never half of one.
+    with engine.begin() as connection:
+        _clear(connection)
+        count = store_in(connection, mapped)
+        _write_facts(connection, facts)
+        set_meta(connection, "me_name", me[0])
+        set_meta(connection, "me_id", me[1])
+        set_meta(connection, "workspace", "demo")
     return count
 
 
@@ -99,14 +98,13 @@ def ensure_demo_cache(engine: Engine) -> None:
         )
 
 
-def _clear(engine: Engine) -> None:
-    """Empty the demo's tickets before a rebuild; the demo's outbox and audit go with them."""
-    with engine.begin() as connection:
-        for model in (Ticket, Comment, StatusChange, OutboxEntry):
-            connection.execute(sa.delete(table_of(model)))
+def _clear(connection: sa.Connection) -> None:
+    """Empty the demo's tickets, comments, moves and outbox before a rebuild."""
+    for model in (Ticket, Comment, StatusChange, OutboxEntry):
+        connection.execute(sa.delete(table_of(model)))
 
 
-def _write_facts(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
+def _write_facts(connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Record the demo's facts; the sync's upsert leaves these columns alone by design."""
     table = table_of(Ticket)
     names = ("branch", "branch_ahead", "approved_by", "test_site_passed", "prod_deploy_passed")
@@ -116,5 +114,4 @@ def _write_facts(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
         .where(table.c.key == sa.bindparam("k"))
         .values({n: sa.bindparam(n) for n in names})
     )
-    with engine.begin() as connection:
-        connection.execute(statement, rows)
+    connection.execute(statement, rows)

@@ -31,7 +31,7 @@ class CardFilter:
         me_folded = (me or "").casefold()
 
         def matches(card: CardRow) -> bool:
-            if self.mine and (card.assignee or "").casefold() != me_folded:
+            if self.mine and (not me_folded or (card.assignee or "").casefold() != me_folded):
                 return False
             for name, value in fields:
                 if value not in _field(card, name):
@@ -68,12 +68,19 @@ def _haystack(card: CardRow) -> str:
     return " ".join(p for p in parts if p).casefold()
 
 
+def _tokens(text: str) -> list[str]:
+    """Split like a shell; a quote still open (the user is typing) reads to the end."""
+    for closing in ("", '"', "'"):
+        try:
+            return shlex.split(text + closing)
+        except ValueError:
+            continue
+    return text.split()
+
+
 def parse_filter(text: str) -> CardFilter:
     """Parse what the user typed after `/`; quotes group words (`client:"Acme Corp"`)."""
-    try:
-        tokens = shlex.split(text)
-    except ValueError:
-        tokens = text.replace('"', " ").replace("'", " ").split()
+    tokens = _tokens(text)
     words: list[str] = []
     fields: list[tuple[str, str]] = []
     mine = False

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.tracker.mapping import FieldIds, MappedIssue, StatusMapper, map_issue
@@ -27,7 +28,12 @@ def map_issues(
 def store(engine: Engine, mapped: list[MappedIssue]) -> int:
     """Upsert mapped issues, their comments and their moves in one transaction."""
     with engine.begin() as connection:
-        queries.upsert_tickets(connection, [m.ticket for m in mapped])
-        queries.upsert_comments(connection, [c for m in mapped for c in m.comments])
-        queries.upsert_status_changes(connection, [c for m in mapped for c in m.changes])
+        return store_in(connection, mapped)
+
+
+def store_in(connection: sa.Connection, mapped: list[MappedIssue]) -> int:
+    """Upsert mapped issues, comments and moves inside the caller's transaction."""
+    queries.upsert_tickets(connection, [m.ticket for m in mapped])
+    queries.upsert_comments(connection, [c for m in mapped for c in m.comments])
+    queries.upsert_status_changes(connection, [c for m in mapped for c in m.changes])
     return len(mapped)

@@ -107,7 +107,7 @@ def init_schema(engine: Engine) -> None:
             for column in table.columns:
                 if column.name not in present:
                     _add_column(connection, table.name, column)
-        _set_meta(connection, "schema_version", str(SCHEMA_VERSION))
+        _record_version(connection)
 
 
 def _our_tables() -> set[str]:
@@ -125,14 +125,19 @@ def _our_tables() -> set[str]:
 
 
 def _add_column(connection: sa.Connection, table: str, column: sa.Column[Any]) -> None:
-    """Add `column` to an older table; new columns take their default for old rows."""
+    """Add `column` to an older table; old rows get its default (a time column: now)."""
     preparer = connection.dialect.identifier_preparer
     type_sql = column.type.compile(dialect=connection.dialect)
-    default = _default_sql(column)
-    ddl = f"ALTER TABLE {preparer.quote(table)} ADD COLUMN {preparer.quote(column.name)} {type_sql}"
+    name = preparer.quote(column.name)
+    ddl = f"ALTER TABLE {preparer.quote(table)} ADD COLUMN {name} {type_sql}"
+    is_time = isinstance(column.type, models.UTCDateTime)
+    default = None if is_time else _default_sql(column)
     if default is not None:
         ddl += f" DEFAULT {default}"
     connection.execute(sa.text(ddl))
+    if is_time and not column.nullable:
+        # Neither dialect takes a moving default in ADD COLUMN; fill old rows explicitly.
+        connection.execute(sa.update(column.table).values({column.name: models.utcnow()}))
 
 
 def _default_sql(column: sa.Column[Any]) -> str | None:
@@ -150,6 +155,9 @@ def _default_sql(column: sa.Column[Any]) -> str | None:
 
 
 def _zero_for(column: sa.Column[Any]) -> str:
+    """A neutral value for old rows of a NOT NULL column that has no fixed default."""
+    if isinstance(column.type, sa.JSON):
+        return "'[]'"
     python_type: Any
     try:
         python_type = column.type.python_type
@@ -162,8 +170,9 @@ def _zero_for(column: sa.Column[Any]) -> str:
     return "''"
 
 
-def _set_meta(connection: sa.Connection, key: str, value: str) -> None:
+def _record_version(connection: sa.Connection) -> None:
     table = models.table_of(models.Meta)
+    key, value = "schema_version", str(SCHEMA_VERSION)
     updated = connection.execute(sa.update(table).where(table.c.key == key).values(value=value))
     if updated.rowcount == 0:
         connection.execute(sa.insert(table).values(key=key, value=value))

@@ -84,9 +84,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             # The very text SQLAlchemy's SQLite DateTime writes, at a fraction of the cost.
             if value is None:
                 return None
-            if value.tzinfo is not None:
-                value = value.astimezone(UTC).replace(tzinfo=None)
-            return value.isoformat(sep=" ", timespec="microseconds")
+            if value.tzinfo is not None and value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return value.isoformat(sep=" ", timespec="microseconds")[:26]
 
         return to_text
 

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -118,9 +117,14 @@ def ticket_count(engine: Engine) -> int:
 
 
 def _insert_for(dialect: sa.Dialect, table: sa.Table) -> Any:
+    # Imported here: the PostgreSQL dialect costs start-up time a SQLite user never needs.
     if dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table)
     if dialect.name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table)
     raise ValueError(f"unsupported database dialect {dialect.name!r}: use SQLite or PostgreSQL")
 
@@ -166,7 +170,10 @@ def _bound_column(
     processor: Any, rows: Sequence[Mapping[str, Any]], name: str, default: Any
 ) -> list[Any]:
     """One column's values for every row, as the driver takes them."""
-    values = [row.get(name, default) for row in rows]
+    if name in rows[0]:
+        values = [row[name] for row in rows]
+    else:
+        values = [row.get(name, default) for row in rows]
     if processor is None:
         return values
     return [None if value is None else processor(value) for value in values]
@@ -211,11 +218,9 @@ def get_meta(engine: Engine, key: str) -> str | None:
         return found.value if found else None
 
 
-def set_meta(session: Session, key: str, value: str) -> None:
+def set_meta(connection: sa.Connection, key: str, value: str) -> None:
     """Set a named value of the cache inside the caller's transaction."""
-    found = session.get(Meta, key)
-    if found is None:
-        session.add(Meta(key=key, value=value))
-    else:
-        found.value = value
-        session.add(found)
+    table = table_of(Meta)
+    updated = connection.execute(sa.update(table).where(table.c.key == key).values(value=value))
+    if updated.rowcount == 0:
+        connection.execute(sa.insert(table).values(key=key, value=value))

@@ -42,7 +42,8 @@ class TriageApp(App[None]):
         if board.settings.keys:
             self.set_keymap(board.settings.keys)
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen[Any]:
+        """The board is the app's base screen: built once, before the first frame."""
         settings = self.board.settings
         workspace = queries.get_meta(self.board.engine, "workspace") or "jira"
         self.board_screen = BoardScreen(
@@ -52,7 +53,7 @@ class TriageApp(App[None]):
             focused_width=settings.board.focused_width,
             min_width=settings.board.min_column_width,
         )
-        self.push_screen(self.board_screen)
+        return self.board_screen
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

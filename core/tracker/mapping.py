@@ -197,9 +197,10 @@ def _severity_rank(severity: str) -> int:
     text = severity.casefold().strip()
     if text[:1] == "s" and text[1:2].isdigit():
         return min(int(text[1]), 5)
-    for word, rank in PRIORITY_RANK.items():
+    # Longest names first, so "lowest" is not taken for "low".
+    for word in sorted(PRIORITY_RANK, key=len, reverse=True):
         if text.startswith(word):
-            return rank
+            return PRIORITY_RANK[word]
     return 3
 
 

@@ -16,7 +16,6 @@ from core.filters import CardFilter, parse_filter
 from storage.models import BoardColumn
 from storage.queries import CardRow
 from tui.widgets.board_view import BoardView
-from tui.widgets.card_list import CardList
 
 
 class StatusLine(Static):
@@ -184,7 +183,3 @@ class BoardScreen(Screen[None]):
         if getattr(event, "key", None) == "escape" and self.query_one("#filter", Input).has_focus:
             self.set_filter("")
             self.board_view.focus_column(self.board_view.focused_index)
-
-    @on(CardList.Highlighted)
-    def _highlighted(self, event: CardList.Highlighted) -> None:
-        event.stop()

@@ -75,6 +75,8 @@ class BoardView(Horizontal):
         self.focused_index = 0
 
     def compose(self) -> ComposeResult:
+        # Size the columns for the terminal now, so the first frame needs no second layout.
+        self.relayout(self.app.size.width)
         yield from self.views
 
     def view(self, column: BoardColumn) -> ColumnView:
@@ -110,15 +112,17 @@ class BoardView(Horizontal):
                     self.relayout()
                 break
 
-    def relayout(self) -> None:
-        """Size the columns for the current width and focus."""
-        width = self.size.width
+    def relayout(self, width: int | None = None) -> None:
+        """Size the columns for the current (or given) width and focus."""
+        width = width or self.size.width
         if not width:
             return
         widths = column_widths(width, self.focused_index, self.focused_width, self.min_width)
         for index, (view, size) in enumerate(zip(self.views, widths, strict=True)):
             view.collapsed = size == 0
-            view.styles.width = size or COLLAPSED_WIDTH
+            new_width = size or COLLAPSED_WIDTH
+            if view.styles.width is None or view.styles.width.value != new_width:
+                view.styles.width = new_width
             view.set_class(index == self.focused_index, "-focused")
 
     def card_lists(self) -> list[CardList]:

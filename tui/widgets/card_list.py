@@ -7,7 +7,6 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
 from textual.geometry import Size
-from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -117,14 +116,6 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
 
     cursor: reactive[int] = reactive(0, always_update=True)
 
-    class Highlighted(Message):
-        """The cursor rests on another card."""
-
-        def __init__(self, card_list: CardList, card: CardRow | None) -> None:
-            super().__init__()
-            self.card_list = card_list
-            self.card = card
-
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.cards: list[CardRow] = []
@@ -157,7 +148,6 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
     def watch_cursor(self, old: int, new: int) -> None:
         self._scroll_to_cursor()
         self.refresh()
-        self.post_message(self.Highlighted(self, self.current))
 
     def _scroll_to_cursor(self) -> None:
         top = self.cursor * CARD_HEIGHT

@@ -27,7 +27,7 @@ class ColumnTitle(Widget):
     }
     """
 
-    name_text: reactive[str] = reactive("", layout=True)
+    name_text: reactive[str] = reactive("")
     count_text: reactive[str] = reactive("")
     stacked: reactive[bool] = reactive(False, layout=True)
 
