@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from core import paths
 from core.errors import ConfigError
@@ -100,6 +102,21 @@ class Settings(BaseSettings):
     """Key remapping: binding id = keys, e.g. "board.move_right" = "L,ctrl+right"."""
     jira: JiraSettings = Field(default_factory=JiraSettings)
     """The Jira server."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL; use postgresql+psycopg://user@host/db or sqlite:///path"
+            ) from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"{backend} is not supported; use PostgreSQL or SQLite")
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -83,16 +83,27 @@ _DC_KEYS = {p.username: f"JIRAUSER{10001 + i}" for i, p in enumerate(_PEOPLE)}
 def user_json(person: Person, flavour: str) -> dict[str, Any]:
     """Return the person as a Jira user object, flavour "cloud" or "dc"."""
     if flavour == "cloud":
-        return {"accountId": person.account_id, "accountType": "atlassian",
-                "displayName": person.display_name, "emailAddress": person.email,
-                "active": True, "timeZone": person.time_zone}
+        return {
+            "accountId": person.account_id,
+            "accountType": "atlassian",
+            "displayName": person.display_name,
+            "emailAddress": person.email,
+            "active": True,
+            "timeZone": person.time_zone,
+        }
     if flavour == "dc":
         key = _DC_KEYS.get(person.username)
         if key is None:
             digest = int(hashlib.sha1(person.username.encode()).hexdigest()[:8], 16)
             key = f"JIRAUSER{20000 + digest % 80000}"
-        return {"name": person.username, "key": key, "displayName": person.display_name,
-                "emailAddress": person.email, "active": True, "timeZone": person.time_zone}
+        return {
+            "name": person.username,
+            "key": key,
+            "displayName": person.display_name,
+            "emailAddress": person.email,
+            "active": True,
+            "timeZone": person.time_zone,
+        }
     raise ValueError(f"unknown user flavour {flavour!r}")
 
 
@@ -100,8 +111,11 @@ def text_to_adf(text: str) -> dict[str, Any]:
     """Return an ADF document with a paragraph per blank-line separated block of text."""
     if "\n" not in text and "\r" not in text:
         para = [{"type": "text", "text": text}] if text.strip() else []
-        return {"type": "doc", "version": 1,
-                "content": [{"type": "paragraph", "content": para}] if para else []}
+        return {
+            "type": "doc",
+            "version": 1,
+            "content": [{"type": "paragraph", "content": para}] if para else [],
+        }
     content: list[dict[str, Any]] = []
     for block in _PARAGRAPH_SPLIT.split(text.replace("\r\n", "\n").strip("\n")):
         if not block.strip():
@@ -128,8 +142,7 @@ def _block_text(node: dict[str, Any]) -> str:
     kind = node.get("type")
     children: list[dict[str, Any]] = node.get("content") or []
     if kind in ("bulletList", "orderedList"):
-        items = ("\n".join(_block_text(c) for c in item.get("content") or [])
-                 for item in children)
+        items = ("\n".join(_block_text(c) for c in item.get("content") or []) for item in children)
         marks = ("- " if kind == "bulletList" else f"{n}. " for n in range(1, len(children) + 1))
         return "\n".join(m + text for m, text in zip(marks, items, strict=True))
     if kind == "rule":
@@ -177,8 +190,13 @@ def _dc_user(user: dict[str, Any]) -> dict[str, Any]:
     person = _BY_ACCOUNT.get(user["accountId"])
     if person is None:
         email = str(user.get("emailAddress") or "")
-        person = Person(user["accountId"], email.split("@")[0] or user["accountId"],
-                        str(user.get("displayName", "")), email, str(user.get("timeZone", "UTC")))
+        person = Person(
+            user["accountId"],
+            email.split("@")[0] or user["accountId"],
+            str(user.get("displayName", "")),
+            email,
+            str(user.get("timeZone", "UTC")),
+        )
     dc = user_json(person, "dc")
     dc["active"] = user.get("active", True)
     return dc
@@ -195,8 +213,16 @@ def _clients_and_sites(rng: FastRandom) -> tuple[list[Client], list[Site]]:
         clients.append(Client(key, name, package, response, resolution))
         for suffix, label in data.SITE_KINDS[:count]:
             drupal = rng.choices(versions, weights)[0]
-            sites.append(Site(f"{key}-{suffix}", f"{name} {label}", key,
-                              f"{suffix}.{key}.example", drupal, rng.pick(phps[drupal])))
+            sites.append(
+                Site(
+                    f"{key}-{suffix}",
+                    f"{name} {label}",
+                    key,
+                    f"{suffix}.{key}.example",
+                    drupal,
+                    rng.pick(phps[drupal]),
+                )
+            )
     return clients, sites
 
 
@@ -206,14 +232,19 @@ class _Builder:
     def __init__(self, rng: FastRandom, now: int, clients: list[Client], sites: list[Site]) -> None:
         self.rng, self.now, self.sites = rng, now, sites
         self.users = {p.username: user_json(p, "cloud") for p in _PEOPLE}
-        self.others = {(r, skip): [u for u in _ROLES if _ROLES[u] == r and u != skip]
-                       for r in ("dev", "senior") for skip in (None, *_ROLES)}
+        self.others = {
+            (r, skip): [u for u in _ROLES if _ROLES[u] == r and u != skip]
+            for r in ("dev", "senior")
+            for skip in (None, *_ROLES)
+        }
         self.po = next(u for u in _ROLES if _ROLES[u] == "po")
         self.clients = {c.key: (c, str(10200 + i)) for i, c in enumerate(clients)}
         package = {c.key: c.package for c in clients}
         self.site_cum = list(accumulate(data.PACKAGES[package[s.client_key]][2] for s in sites))
-        self.templates = [(kind, tag, tuple(accumulate(prio)), summaries, leads)
-                          for _w, kind, tag, prio, summaries, leads in data.TEMPLATES]
+        self.templates = [
+            (kind, tag, tuple(accumulate(prio)), summaries, leads)
+            for _w, kind, tag, prio, summaries, leads in data.TEMPLATES
+        ]
         self.template_cum = list(accumulate(t[0] for t in data.TEMPLATES))
         self.history_id, self.comment_id = 20000, 30000
 
@@ -225,8 +256,11 @@ class _Builder:
 
     def issues(self, tickets: int) -> list[dict[str, Any]]:
         counts = data.status_counts(tickets)
-        plan = [(self.created(status), status)
-                for status, count in zip(STATUS_NAMES, counts, strict=True) for _ in range(count)]
+        plan = [
+            (self.created(status), status)
+            for status, count in zip(STATUS_NAMES, counts, strict=True)
+            for _ in range(count)
+        ]
         plan.sort(key=lambda p: p[0])
         return [self.issue(n, created, status) for n, (created, status) in enumerate(plan, 1)]
 
@@ -245,8 +279,9 @@ class _Builder:
         if (day + 3) % 7 >= 5 and rng.random() < 0.8:  # weekend: mostly moved to Friday
             day -= (day + 3) % 7 - 4
         office = rng.random() < 0.85
-        ms = day * data.DAY + rng.between(7 * data.HOUR if office else 0,
-                                          18 * data.HOUR if office else data.DAY - 1)
+        ms = day * data.DAY + rng.between(
+            7 * data.HOUR if office else 0, 18 * data.HOUR if office else data.DAY - 1
+        )
         return min(ms, self.now - data.HOUR - rng.between(0, 5 * data.HOUR))
 
     def walk(self, status: str, issue_type: str) -> list[str]:
@@ -283,10 +318,18 @@ class _Builder:
         site = self.sites[rng.weighted(self.site_cum)]
         client, client_option = self.clients[site.client_key]
         itype, tag, prio_cum, summaries, leads = self.templates[rng.weighted(self.template_cum)]
-        ctx = Placeholders(rng, site=site.id, domain=site.domain, client=client.name, key=key,
-                           package=client.package, resp=str(client.sla_response_hours),
-                           resol=str(client.sla_resolution_hours), drupal=site.drupal_version,
-                           php=site.php_version)
+        ctx = Placeholders(
+            rng,
+            site=site.id,
+            domain=site.domain,
+            client=client.name,
+            key=key,
+            package=client.package,
+            resp=str(client.sla_response_hours),
+            resol=str(client.sla_resolution_hours),
+            drupal=site.drupal_version,
+            php=site.php_version,
+        )
         summary = rng.pick(summaries).format_map(ctx)
         extras = rng.sample(data.EXTRA_PARAGRAPHS, rng.pick((0, 1, 1, 2)))
         description = "\n\n".join(p.format_map(ctx) for p in (rng.pick(leads), *extras))
@@ -295,8 +338,13 @@ class _Builder:
         assignee = None
         if rng.random() >= data.UNASSIGNED.get(status, 0.05):
             assignee = self.other("dev" if rng.random() < 0.8 else "senior")
-        reporter = (self.other("senior") if itype == "Incident" or rng.random() < 0.25
-                    else self.po if rng.random() < 0.6 else self.other("dev"))
+        reporter = (
+            self.other("senior")
+            if itype == "Incident" or rng.random() < 0.25
+            else self.po
+            if rng.random() < 0.6
+            else self.other("dev")
+        )
         path = self.walk(status, itype)
         factor = 0.15 if itype == "Incident" else 1.0
         gaps = [rng.expovariate(1 / data.GAP_HOURS[s]) * data.HOUR * factor for s in path]
@@ -309,11 +357,23 @@ class _Builder:
         for step, moment in zip(path, moments[1:], strict=True):
             self.history_id += 1
             author = self.user(self.mover(step, previous, assignee))
-            histories.append({"id": str(self.history_id), "author": author,
-                              "created": data.jira_time(moment),
-                              "items": [{"field": "status", "fieldtype": "jira",
-                                         "from": _STATUS_ID[previous], "fromString": previous,
-                                         "to": _STATUS_ID[step], "toString": step}]})
+            histories.append(
+                {
+                    "id": str(self.history_id),
+                    "author": author,
+                    "created": data.jira_time(moment),
+                    "items": [
+                        {
+                            "field": "status",
+                            "fieldtype": "jira",
+                            "from": _STATUS_ID[previous],
+                            "fromString": previous,
+                            "to": _STATUS_ID[step],
+                            "toString": step,
+                        }
+                    ],
+                }
+            )
             previous = step
         last = updated = moments[-1]
         comments = []
@@ -321,18 +381,30 @@ class _Builder:
         for when, author_name, text in self.comments(ctx, status, path, start, last, assignee):
             self.comment_id += 1
             stamp, updated = data.jira_time(when), max(updated, when)
-            comments.append({"id": str(self.comment_id), "author": self.user(author_name),
-                             "body": text_to_adf(text), "created": stamp, "updated": stamp})
+            comments.append(
+                {
+                    "id": str(self.comment_id),
+                    "author": self.user(author_name),
+                    "body": text_to_adf(text),
+                    "created": stamp,
+                    "updated": stamp,
+                }
+            )
         done = status == "Done"
         return {
-            "id": issue_id, "key": key, "self": f"{data.BASE_URL}/rest/api/3/issue/{issue_id}",
+            "id": issue_id,
+            "key": key,
+            "self": f"{data.BASE_URL}/rest/api/3/issue/{issue_id}",
             "fields": {
-                "summary": summary, "description": text_to_adf(description),
+                "summary": summary,
+                "description": text_to_adf(description),
                 "issuetype": {"id": data.ISSUE_TYPES[itype], "name": itype, "subtask": False},
                 "priority": {"id": str(priority + 1), "name": data.PRIORITIES[priority]},
                 "status": data.status_json(STATUS_NAMES.index(status)),
-                "assignee": self.user(assignee), "reporter": self.user(reporter),
-                "created": data.jira_time(created), "updated": data.jira_time(updated),
+                "assignee": self.user(assignee),
+                "reporter": self.user(reporter),
+                "created": data.jira_time(created),
+                "updated": data.jira_time(updated),
                 "resolutiondate": data.jira_time(last) if done else None,
                 "resolution": dict(data.RESOLUTION_DONE) if done else None,
                 "labels": sorted((f"site:{site.id}", tag)),
@@ -340,15 +412,30 @@ class _Builder:
                 SITE_FIELD: site.id,
                 CLIENT_FIELD: {"id": client_option, "value": client.name},
                 URGENCY_FIELD: {"id": str(10300 + urgency), "value": data.URGENCIES[urgency]},
-                "comment": {"comments": comments, "maxResults": len(comments),
-                            "total": len(comments), "startAt": 0},
+                "comment": {
+                    "comments": comments,
+                    "maxResults": len(comments),
+                    "total": len(comments),
+                    "startAt": 0,
+                },
             },
-            "changelog": {"startAt": 0, "maxResults": len(histories), "total": len(histories),
-                          "histories": histories},
+            "changelog": {
+                "startAt": 0,
+                "maxResults": len(histories),
+                "total": len(histories),
+                "histories": histories,
+            },
         }
 
-    def comments(self, ctx: Placeholders, status: str, path: list[str], start: int, last: int,
-                 assignee: str | None) -> list[tuple[int, str, str]]:
+    def comments(
+        self,
+        ctx: Placeholders,
+        status: str,
+        path: list[str],
+        start: int,
+        last: int,
+        assignee: str | None,
+    ) -> list[tuple[int, str, str]]:
         """Return (time, username, text) of 0-4 comments, oldest first."""
         rng, hour = self.rng, data.HOUR
         count = min(rng.weighted((25, 55, 77, 90, 100)), 1 if status == "To Do" else 4)
@@ -374,8 +461,11 @@ class _Builder:
             if text in used:
                 continue
             used.add(text)
-            author = self.po if role == "po" else (
-                assignee if role == "dev" and assignee else self.other(role))
+            author = (
+                self.po
+                if role == "po"
+                else (assignee if role == "dev" and assignee else self.other(role))
+            )
             out.append((when, author, text))
         return [(when, who, text.format_map(ctx)) for when, who, text in out + reason]
 
@@ -397,6 +487,12 @@ def build_agency(tickets: int = 2000, seed: int = 0, now: datetime | None = None
     finally:
         if collecting:
             gc.enable()
-    return Agency(project_key=PROJECT_KEY, clients=clients, sites=sites, people=list(_PEOPLE),
-                  issues=issues, fields=data.fields_json(),
-                  statuses=[data.status_json(i) for i in range(len(STATUS_NAMES))])
+    return Agency(
+        project_key=PROJECT_KEY,
+        clients=clients,
+        sites=sites,
+        people=list(_PEOPLE),
+        issues=issues,
+        fields=data.fields_json(),
+        statuses=[data.status_json(i) for i in range(len(STATUS_NAMES))],
+    )

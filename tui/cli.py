@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from core import paths
 from core.board import Board
@@ -24,6 +25,13 @@ EXIT_USAGE = 2
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose mistakes are one line on stderr and exit status 2, like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def _column(text: str) -> BoardColumn:
     try:
         return BoardColumn.parse(text)
@@ -33,7 +41,7 @@ def _column(text: str) -> BoardColumn:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every `triage` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="triage",
         description="The support team's kanban over a local Jira cache. "
         "With no command, opens the board on the cache.",

@@ -26,8 +26,6 @@ class BoardScreen(Screen[None]):
     """The kanban of every cached ticket."""
 
     BINDINGS = [
-        Binding("left,h", "focus_column(-1)", "Column left", show=False, id="board.left"),
-        Binding("right,l", "focus_column(1)", "Column right", show=False, id="board.right"),
         Binding("H,shift+left", "move_card(-1)", "Move left", id="board.move_left"),
         Binding("L,shift+right", "move_card(1)", "Move right", id="board.move_right"),
         Binding("m", "app.move_picker", "Move…", id="board.move"),
@@ -60,7 +58,7 @@ class BoardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.refresh_columns()
-        self.board_view.focus_column(0)
+        self.set_focus(self.board_view)
 
     @property
     def current_card(self) -> CardRow | None:
@@ -111,10 +109,8 @@ class BoardScreen(Screen[None]):
         if card.column is not None:
             insort(self.data.columns[card.column], card, key=sort_key)
             self._reshow(card.column, keep_key=card.key)
-            view = self.board_view.view(card.column)
-            if self.board_view.focused_column != card.column:
-                self.set_focus(view.cards)
-            view.cards.select_key(card.key)
+            self.board_view.focus_column(card.column.position)
+            self.board_view.view(card.column).cards.select_key(card.key)
 
     def _reshow(self, column: BoardColumn, keep_key: str | None = None) -> None:
         cards = self.data.columns[column]
@@ -130,12 +126,10 @@ class BoardScreen(Screen[None]):
                 if not view.cards.select_key(key):
                     self.set_filter("")
                     view.cards.select_key(key)
-                self.set_focus(view.cards)
+                self.board_view.focus_column(column.position)
+                self.set_focus(self.board_view)
                 return True
         return False
-
-    def action_focus_column(self, step: int) -> None:
-        self.board_view.focus_column(self.board_view.focused_index + step)
 
     async def action_move_card(self, step: int) -> None:
         card = self.current_card
@@ -176,10 +170,10 @@ class BoardScreen(Screen[None]):
     @on(Input.Submitted, "#filter")
     def _filter_kept(self, event: Input.Submitted) -> None:
         event.input.display = bool(event.value)
-        self.board_view.focus_column(self.board_view.focused_index)
+        self.set_focus(self.board_view)
 
     def on_key(self, event: object) -> None:
         # Esc inside the filter line clears it and returns to the cards.
         if getattr(event, "key", None) == "escape" and self.query_one("#filter", Input).has_focus:
             self.set_filter("")
-            self.board_view.focus_column(self.board_view.focused_index)
+            self.set_focus(self.board_view)

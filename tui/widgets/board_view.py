@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.events import Resize
 
@@ -18,50 +17,48 @@ COLLAPSED_WIDTH = 10
 """Width of a column that shows only its title and count."""
 
 
-def column_widths(total: int, focused: int, focused_width: int, min_width: int) -> list[int]:
-    """Widths of the nine columns; 0 in a slot means "collapsed" when the board is narrow.
-
-    All nine share the width when each gets `min_width`. Otherwise the focused column gets
-    at least `focused_width`, as many neighbours as fit get `min_width`, and the rest collapse.
-    """
+def window_size(total: int, full_width: int, min_width: int) -> int:
+    """How many columns show their cards at `total` cells; 9 when all fit at `min_width`."""
     count = len(BoardColumn)
     if total >= count * min_width:
-        share, extra = divmod(total, count)
-        return [share + (1 if i < extra else 0) for i in range(count)]
-    full = {focused}
-    order = _neighbours(focused, count)
-    for index in order:
-        needed = focused_width + len(full) * min_width + (count - len(full) - 1) * COLLAPSED_WIDTH
-        if needed > total:
-            break
-        full.add(index)
-    collapsed = count - len(full)
-    room = total - collapsed * COLLAPSED_WIDTH
-    others = len(full) - 1
-    # What is left over after the minimums is shared by the full columns.
-    spare = max(room - max(focused_width, 0) - others * min_width, 0)
-    share, extra = divmod(spare, len(full))
-    widths = []
-    for index in range(count):
-        if index == focused:
-            widths.append(max(room - others * (min_width + share), 1))
-        elif index in full:
-            widths.append(min_width + share)
-        else:
-            widths.append(0)
+        return count
+    fit = (total - count * COLLAPSED_WIDTH) // max(full_width - COLLAPSED_WIDTH, 1)
+    return max(1, min(count, fit))
+
+
+def slide(start: int, size: int, focused: int) -> int:
+    """The first column of a window of `size` columns that shows `focused`, moving little."""
+    if focused < start:
+        return focused
+    if focused >= start + size:
+        return focused - size + 1
+    return min(start, len(BoardColumn) - size)
+
+
+def column_widths(total: int, start: int, size: int) -> list[int]:
+    """Widths of the nine columns: the window's share the room, the others collapse (0)."""
+    count = len(BoardColumn)
+    room = total - (count - size) * COLLAPSED_WIDTH
+    share, extra = divmod(room, size)
+    widths = [0] * count
+    for offset in range(size):
+        widths[start + offset] = share + (1 if offset < extra else 0)
     return widths
 
 
-def _neighbours(focused: int, count: int) -> Iterator[int]:
-    """Columns by distance from the focused one, right before left."""
-    for distance in range(1, count):
-        for index in (focused + distance, focused - distance):
-            if 0 <= index < count:
-                yield index
+class BoardView(Horizontal, can_focus=True):
+    """The board's nine columns; it holds the focus and moves the cursor between them."""
 
-
-class BoardView(Horizontal):
-    """The board's nine columns."""
+    BINDINGS = [
+        Binding("left,h", "focus_column(-1)", "Column left", show=False, id="board.left"),
+        Binding("right,l", "focus_column(1)", "Column right", show=False, id="board.right"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="card.down"),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="card.up"),
+        Binding("g,home", "first", "Top", show=False, id="card.first"),
+        Binding("G,end", "last", "Bottom", show=False, id="card.last"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="card.page_down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="card.page_up"),
+    ]
 
     DEFAULT_CSS = """
     BoardView { height: 1fr; }
@@ -73,6 +70,8 @@ class BoardView(Horizontal):
         self.min_width = min_width
         self.views = [ColumnView(column) for column in BoardColumn]
         self.focused_index = 0
+        self.window_start = 0
+        """First column of the window of full columns; it slides only when focus leaves it."""
 
     def compose(self) -> ComposeResult:
         # Size the columns for the terminal now, so the first frame needs no second layout.
@@ -93,37 +92,60 @@ class BoardView(Horizontal):
         """The card under the cursor of the focused column."""
         return self.views[self.focused_index].cards.current
 
+    @property
+    def current_list(self) -> CardList:
+        """The card list of the current column."""
+        return self.views[self.focused_index].cards
+
     def focus_column(self, index: int) -> None:
-        """Give the focus to column `index` (clamped to the board)."""
+        """Make column `index` (clamped to the board) the current one."""
         index = max(0, min(len(self.views) - 1, index))
-        # At once, so the next key already acts on the new column.
-        self.screen.set_focus(self.views[index].cards)
+        if index != self.focused_index:
+            self.focused_index = index
+            self.relayout()
+
+    def action_focus_column(self, step: int) -> None:
+        self.focus_column(self.focused_index + step)
+
+    def action_cursor(self, step: int) -> None:
+        self.current_list.action_cursor(step)
+
+    def action_first(self) -> None:
+        self.current_list.action_first()
+
+    def action_last(self) -> None:
+        self.current_list.action_last()
+
+    def action_page(self, direction: int) -> None:
+        self.current_list.action_page(direction)
+
+    @on(CardList.Clicked)
+    def _clicked(self, event: CardList.Clicked) -> None:
+        self.focus_column(self.card_lists().index(event.card_list))
+        self.focus()
 
     @on(Resize)
     def _resized(self, event: Resize) -> None:
         self.relayout()
 
-    def on_descendant_focus(self) -> None:
-        focused = self.screen.focused
-        for index, view in enumerate(self.views):
-            if focused is view.cards:
-                if index != self.focused_index:
-                    self.focused_index = index
-                    self.relayout()
-                break
-
     def relayout(self, width: int | None = None) -> None:
-        """Size the columns for the current (or given) width and focus."""
+        """Size the columns for the current (or given) width and focus.
+
+        Moving within the window of full columns changes no width, so it needs no layout.
+        """
         width = width or self.size.width
         if not width:
             return
-        widths = column_widths(width, self.focused_index, self.focused_width, self.min_width)
-        for index, (view, size) in enumerate(zip(self.views, widths, strict=True)):
-            view.collapsed = size == 0
-            new_width = size or COLLAPSED_WIDTH
+        size = window_size(width, self.focused_width, self.min_width)
+        self.window_start = slide(self.window_start, size, self.focused_index)
+        widths = column_widths(width, self.window_start, size)
+        for index, (view, cells) in enumerate(zip(self.views, widths, strict=True)):
+            view.collapsed = cells == 0
+            new_width = cells or COLLAPSED_WIDTH
             if view.styles.width is None or view.styles.width.value != new_width:
                 view.styles.width = new_width
-            view.set_class(index == self.focused_index, "-focused")
+            view.title_widget.focused = index == self.focused_index
+            view.cards.active = index == self.focused_index
 
     def card_lists(self) -> list[CardList]:
         """The card lists, in board order."""

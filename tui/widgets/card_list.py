@@ -5,11 +5,11 @@ from __future__ import annotations
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
-from textual.geometry import Size
+from textual.events import Click, MouseScrollDown, MouseScrollUp
+from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from storage.queries import CardRow
 
@@ -63,17 +63,14 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text, width - 1) + "…"
 
 
-class CardList(ScrollView, can_focus=True, inherit_bindings=False):
-    """The cards of one column, with a cursor; the board moves focus between these."""
+class CardList(Widget, can_focus=False, inherit_bindings=False):
+    """The cards of one column, with a cursor; the board says which column is active.
 
-    BINDINGS = [
-        Binding("down,j", "cursor(1)", "Down", show=False, id="card.down"),
-        Binding("up,k", "cursor(-1)", "Up", show=False, id="card.up"),
-        Binding("g,home", "first", "Top", show=False, id="card.first"),
-        Binding("G,end", "last", "Bottom", show=False, id="card.last"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="card.page_down"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="card.page_up"),
-    ]
+    The lists never take the focus themselves: the board keeps it and drives the active
+    list, so moving between columns changes no focus and no footer, only two columns.
+    The list scrolls itself (no scrollbar widget), so a changed card count repaints the
+    column without a screen-wide layout.
+    """
 
     COMPONENT_CLASSES = {
         "card-list--key",
@@ -94,8 +91,7 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
 
     DEFAULT_CSS = """
     CardList {
-        scrollbar-size-vertical: 1;
-        overflow-x: hidden;
+        height: 1fr;
         background: $surface;
         & > .card-list--key { text-style: bold; color: $text; }
         & > .card-list--meta { color: $text-muted; }
@@ -115,17 +111,27 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
+    active: reactive[bool] = reactive(False)
+    """Whether this is the board's current column (its cursor is drawn strong)."""
+
+    class Clicked(Message):
+        """A card of this list was clicked."""
+
+        def __init__(self, card_list: CardList) -> None:
+            super().__init__()
+            self.card_list = card_list
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.cards: list[CardRow] = []
+        self.first = 0
+        """Index of the card at the top of the column."""
         self._lines: dict[tuple[CardRow, int, int, int], Strip] = {}
 
     def set_cards(self, cards: list[CardRow], keep_key: str | None = None) -> None:
         """Show `cards`; keep the cursor on `keep_key` if it is among them."""
         self.cards = cards
         self._lines.clear()
-        self.virtual_size = Size(self.size.width, len(cards) * CARD_HEIGHT)
         index = self.cursor
         if keep_key is not None:
             index = next((i for i, c in enumerate(cards) if c.key == keep_key), index)
@@ -149,24 +155,42 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
         self._scroll_to_cursor()
         self.refresh()
 
+    @property
+    def visible_cards(self) -> int:
+        """How many whole cards fit in the column."""
+        return max(self.size.height // CARD_HEIGHT, 1)
+
     def _scroll_to_cursor(self) -> None:
-        top = self.cursor * CARD_HEIGHT
-        height = self.scrollable_content_region.height or CARD_HEIGHT
-        if top < self.scroll_y:
-            self.scroll_to(y=top, animate=False, immediate=True)
-        elif top + CARD_HEIGHT > self.scroll_y + height:
-            self.scroll_to(y=top + CARD_HEIGHT - height, animate=False, immediate=True)
+        if self.cursor < self.first:
+            self.first = self.cursor
+        elif self.cursor >= self.first + self.visible_cards:
+            self.first = self.cursor - self.visible_cards + 1
+        self.first = max(0, min(self.first, max(len(self.cards) - self.visible_cards, 0)))
+
+    def on_mouse_scroll_down(self, event: MouseScrollDown) -> None:
+        self._scroll_by(1)
+
+    def on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
+        self._scroll_by(-1)
+
+    def _scroll_by(self, cards: int) -> None:
+        limit = max(len(self.cards) - self.visible_cards, 0)
+        self.first = max(0, min(limit, self.first + cards))
+        self.cursor = max(self.first, min(self.cursor, self.first + self.visible_cards - 1))
+        self.refresh()
 
     def on_resize(self) -> None:
-        self._lines.clear()
-        self.virtual_size = Size(self.size.width, len(self.cards) * CARD_HEIGHT)
+        # Lines are cached per width, so a column that narrows and widens again reuses them.
         self._scroll_to_cursor()
 
-    def on_focus(self) -> None:
+    def watch_active(self) -> None:
         self.refresh()
 
-    def on_blur(self) -> None:
-        self.refresh()
+    def on_click(self, event: Click) -> None:
+        index = self.first + event.y // CARD_HEIGHT
+        if 0 <= index < len(self.cards):
+            self.cursor = index
+        self.post_message(self.Clicked(self))
 
     def action_cursor(self, step: int) -> None:
         if self.cards:
@@ -179,12 +203,12 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor = max(len(self.cards) - 1, 0)
 
     def action_page(self, direction: int) -> None:
-        per_page = max(self.scrollable_content_region.height // CARD_HEIGHT, 1)
+        per_page = self.visible_cards
         self.action_cursor(direction * per_page)
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        line = round(self.scroll_y) + y
+        width = self.size.width
+        line = self.first * CARD_HEIGHT + y
         index, row = divmod(line, CARD_HEIGHT)
         if not self.cards and y == 1:
             style = self.get_component_rich_style("card-list--empty")
@@ -192,7 +216,7 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
         if index >= len(self.cards) or row == CARD_HEIGHT - 1:
             return Strip.blank(width, self.rich_style)
         selected = index == self.cursor
-        state = 0 if not selected else (2 if self.has_focus else 1)
+        state = 0 if not selected else (2 if self.active else 1)
         card = self.cards[index]
         cache_key = (card, row, width, state)
         strip = self._lines.get(cache_key)

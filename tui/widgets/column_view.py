@@ -24,11 +24,16 @@ class ColumnTitle(Widget):
         background: $panel;
         color: $text-muted;
         text-style: bold;
+        & > .column-title--focused { background: $primary 40%; color: $text; }
     }
     """
 
+    COMPONENT_CLASSES = {"column-title--focused"}
+
     name_text: reactive[str] = reactive("")
     count_text: reactive[str] = reactive("")
+    focused: reactive[bool] = reactive(False)
+    """The current column's title is drawn strong; a style, not a class, so no re-layout."""
     stacked: reactive[bool] = reactive(False, layout=True)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -39,13 +44,14 @@ class ColumnTitle(Widget):
         return [*self.name_text.split("/")[0].split(), "", self.count_text]
 
     def render(self) -> Text:
+        style = self.get_component_rich_style("column-title--focused") if self.focused else ""
         if self.stacked:
-            return Text("\n".join(self._stacked_lines()))
+            return Text("\n".join(self._stacked_lines()), style=style)
         width = self.content_region.width
         room = max(width - len(self.count_text) - 1, 1)
         name = Text(self.name_text, no_wrap=True, overflow="ellipsis")
         name.truncate(room, overflow="ellipsis", pad=True)
-        return Text.assemble(name, " ", (self.count_text, "not bold"))
+        return Text.assemble(name, " ", (self.count_text, "not bold"), style=style)
 
 
 class ColumnView(Vertical):
@@ -56,10 +62,8 @@ class ColumnView(Vertical):
         width: 1fr;
         height: 1fr;
         border-right: tall $background;
-        &.-focused ColumnTitle { background: $primary 40%; color: $text; }
         &.-collapsed CardList { display: none; }
         &.-collapsed ColumnTitle { height: 1fr; padding: 0 0 0 1; }
-        &.-collapsed.-focused ColumnTitle { background: $primary 40%; }
     }
     """
 
