@@ -68,6 +68,10 @@ class JiraSettings(Section):
     """Custom fields by name or id."""
     sync_interval_minutes: float = Field(default=5.0, gt=0)
     """How often the TUI syncs in the background."""
+    deleted_scan_minutes: float = Field(default=60.0, gt=0)
+    """How often a sync also scans keys to find issues deleted or moved away."""
+    resolution: str = "Done"
+    """Resolution set by a move to a status whose transition asks for one."""
 
     @field_validator("status_map")
     @classmethod
