@@ -18,7 +18,15 @@ from core.config import Settings
 from core.errors import TriageError
 from core.ingest import map_issues, store_in
 from core.tracker.mapping import StatusMapper, resolve_fields, user_id, user_name
-from storage.models import BoardColumn, Comment, OutboxEntry, StatusChange, Ticket, table_of
+from storage.models import (
+    BoardColumn,
+    Comment,
+    Meta,
+    OutboxEntry,
+    StatusChange,
+    Ticket,
+    table_of,
+)
 from storage.queries import get_meta, set_meta, ticket_count
 
 _AFTER_REVIEW = {
@@ -52,6 +60,32 @@ def load_demo(
         set_meta(connection, "me_id", me[1])
         set_meta(connection, "workspace", "demo")
     return count
+
+
+def clear_demo(engine: Engine) -> None:
+    """Empty the demo cache before a rebuild through the sandbox and the sync."""
+    with engine.begin() as connection:
+        _clear(connection)
+        for key in ("sync_watermark", "synced_at", "deleted_scan_at", "field_ids"):
+            connection.execute(sa.delete(table_of(Meta)).where(table_of(Meta).c.key == key))
+
+
+def seed_demo_facts(engine: Engine, seed: int = 0) -> None:
+    """Record the facts the team's work would have left, for the tickets now in the cache."""
+    ticket = table_of(Ticket)
+    with engine.begin() as connection:
+        rows = [
+            {"key": key, "column": column, "summary": summary, "assignee": assignee}
+            for key, column, summary, assignee in connection.execute(
+                sa.select(
+                    ticket.c.key, ticket.c.column, ticket.c.summary, ticket.c.assignee
+                ).order_by(ticket.c.key)
+            )
+        ]
+        rng = random.Random(seed)
+        reviewers = sorted({row["assignee"] for row in rows if row["assignee"]})
+        _write_facts(connection, [_facts(row, rng, reviewers) for row in rows])
+        set_meta(connection, "workspace", "demo")
 
 
 def busiest_assignee(issues: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
