@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     """Where the cache and job records live; default: the user data directory."""
     database_url: str | None = None
     """SQLAlchemy URL of the cache (postgresql+psycopg://…); default: SQLite in data_dir."""
+    sites_file: Path | None = None
+    """The sites inventory (sites.toml); default: sites.toml beside the config file."""
+    max_jobs: int = Field(default=2, ge=1, le=16)
+    """How many site operations run at once."""
     me: str | None = None
     """Your name as Jira shows it, for `@me` and assign-to-me; default: what Jira says."""
     board: BoardSettings = Field(default_factory=BoardSettings)
@@ -137,6 +141,10 @@ class Settings(BaseSettings):
     def resolved_data_dir(self) -> Path:
         """The data directory in force."""
         return (self.data_dir or paths.default_data_dir()).expanduser()
+
+    def resolved_sites_file(self) -> Path:
+        """The sites inventory in force."""
+        return (self.sites_file or paths.config_file().parent / "sites.toml").expanduser()
 
     def resolved_database_url(self) -> str:
         """The cache's database URL in force."""

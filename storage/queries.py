@@ -25,6 +25,7 @@ from storage.models import (
 TICKET = table_of(Ticket)
 COMMENT = table_of(Comment)
 STATUS_CHANGE = table_of(StatusChange)
+OUTBOX = table_of(OutboxEntry)
 
 
 class CardRow(NamedTuple):
@@ -41,15 +42,42 @@ class CardRow(NamedTuple):
     column: BoardColumn | None
     jira_status: str
     updated: datetime
+    sync_state: str = ""
+    """Its changes not yet in Jira: "" none, "pending", "failed" or "conflict" (the worst)."""
 
 
-_CARD_COLUMNS = [TICKET.c[name] for name in CardRow._fields]
+#: The worst open change of each ticket that has any: conflict (3) over failed (2) over
+#: pending (1). The outbox holds few open rows, so this is small and joins cheaply.
+_OPEN_RANK = (
+    sa.select(
+        OUTBOX.c.ticket_key,
+        sa.func.max(
+            sa.case(
+                (OUTBOX.c.state == OutboxState.CONFLICT, 3),
+                (OUTBOX.c.state == OutboxState.FAILED, 2),
+                else_=1,
+            )
+        ).label("rank"),
+    )
+    .where(OUTBOX.c.state.in_([OutboxState.PENDING, OutboxState.FAILED, OutboxState.CONFLICT]))
+    .group_by(OUTBOX.c.ticket_key)
+    .subquery("open_changes")
+)
+_SYNC_STATE = sa.case(
+    (_OPEN_RANK.c.rank == 3, sa.literal("conflict")),
+    (_OPEN_RANK.c.rank == 2, sa.literal("failed")),
+    (_OPEN_RANK.c.rank == 1, sa.literal("pending")),
+    else_=sa.literal(""),
+).label("sync_state")
+_CARD_COLUMNS = [*(TICKET.c[name] for name in CardRow._fields[:-1]), _SYNC_STATE]
+_CARD_SOURCE = TICKET.outerjoin(_OPEN_RANK, _OPEN_RANK.c.ticket_key == TICKET.c.key)
 
 
 def card_rows(engine: Engine, done_since: datetime) -> list[CardRow]:
     """Every ticket the board shows: all open ones, and Done ones updated since `done_since`."""
     query = (
         sa.select(*_CARD_COLUMNS)
+        .select_from(_CARD_SOURCE)
         .where(
             sa.or_(
                 TICKET.c.column.is_(None),
@@ -65,7 +93,8 @@ def card_rows(engine: Engine, done_since: datetime) -> list[CardRow]:
 
 def card_row(session: Session, key: str) -> CardRow | None:
     """The card of one ticket, or None."""
-    row = session.connection().execute(sa.select(*_CARD_COLUMNS).where(TICKET.c.key == key))
+    query = sa.select(*_CARD_COLUMNS).select_from(_CARD_SOURCE).where(TICKET.c.key == key)
+    row = session.connection().execute(query)
     found = row.first()
     return CardRow(*found) if found else None
 
