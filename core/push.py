@@ -100,9 +100,13 @@ class Pusher:
         """Push every change that is due; stop early when Jira is unreachable."""
         result = PushResult()
         blocked: set[str] = set()
-        for entry in self._due():
-            if entry.ticket_key in blocked:
-                # Later changes of a ticket wait for its earlier ones.
+        now = self.clock()
+        for entry in self._pending():
+            if entry.ticket_key in blocked or (
+                entry.next_attempt_at is not None and entry.next_attempt_at > now
+            ):
+                # Later changes of a ticket wait for its earlier ones, also while those back off.
+                blocked.add(entry.ticket_key)
                 result.waiting += 1
                 continue
             try:
@@ -132,19 +136,14 @@ class Pusher:
 
     # -- reading and writing the outbox -------------------------------------------------------
 
-    def _due(self) -> list[OutboxEntry]:
-        now = self.clock()
+    def _pending(self) -> list[OutboxEntry]:
         with Session(self.engine) as session:
             query = (
                 select(OutboxEntry)
                 .where(OutboxEntry.state == OutboxState.PENDING)
                 .order_by(col(OutboxEntry.id))
             )
-            return [
-                e
-                for e in session.exec(query)
-                if e.next_attempt_at is None or e.next_attempt_at <= now
-            ]
+            return list(session.exec(query))
 
     def _retry_later(self, entry: OutboxEntry, error: str) -> None:
         attempts = entry.attempts + 1
@@ -279,8 +278,14 @@ class Pusher:
         return _Outcome.DONE, ""
 
 
-def resolve_conflict(engine: Engine, entry_id: int, how: Resolution) -> OutboxEntry:
-    """Settle a conflicted change: move anyway, drop it, or take Jira's state."""
+def resolve_conflict(
+    engine: Engine, entry_id: int, how: Resolution, statuses: StatusMapper | None = None
+) -> OutboxEntry:
+    """Settle a conflicted change: move anyway, drop it, or take Jira's state.
+
+    `statuses` maps Jira's status to a column for accept-remote: pass the config's
+    (`StatusMapper(settings.jira.status_map)`); without it only column-named statuses map.
+    """
     with Session(engine) as session:
         entry = session.get(OutboxEntry, entry_id)
         if entry is None or entry.state is not OutboxState.CONFLICT:
@@ -296,7 +301,7 @@ def resolve_conflict(engine: Engine, entry_id: int, how: Resolution) -> OutboxEn
             ticket = session.get(Ticket, entry.ticket_key)
             if how is Resolution.ACCEPT_REMOTE and remote and ticket is not None:
                 ticket.jira_status = str(remote)
-                ticket.column = StatusMapper().column(str(remote))
+                ticket.column = (statuses or StatusMapper()).column(str(remote))
                 session.add(ticket)
         session.add(entry)
         session.commit()

@@ -46,6 +46,8 @@ class CardRow(NamedTuple):
     """Its changes not yet in Jira: "" none, "pending", "failed" or "conflict" (the worst)."""
 
 
+_OPEN_STATES = (OutboxState.PENDING, OutboxState.FAILED, OutboxState.CONFLICT)
+
 #: The worst open change of each ticket that has any: conflict (3) over failed (2) over
 #: pending (1). The outbox holds few open rows, so this is small and joins cheaply.
 _OPEN_RANK = (
@@ -59,7 +61,7 @@ _OPEN_RANK = (
             )
         ).label("rank"),
     )
-    .where(OUTBOX.c.state.in_([OutboxState.PENDING, OutboxState.FAILED, OutboxState.CONFLICT]))
+    .where(OUTBOX.c.state.in_(_OPEN_STATES))
     .group_by(OUTBOX.c.ticket_key)
     .subquery("open_changes")
 )
@@ -137,6 +139,17 @@ def pending_changes(session: Session, key: str | None = None) -> list[OutboxEntr
     if key is not None:
         query = query.where(OutboxEntry.ticket_key == key)
     return list(session.exec(query.order_by(col(OutboxEntry.id))))
+
+
+def open_change_counts(engine: Engine) -> dict[OutboxState, int]:
+    """How many changes are pending, failed or in conflict (states with none are left out)."""
+    query = (
+        sa.select(OUTBOX.c.state, sa.func.count())
+        .where(OUTBOX.c.state.in_(_OPEN_STATES))
+        .group_by(OUTBOX.c.state)
+    )
+    with engine.connect() as connection:
+        return {OutboxState(state): int(count) for state, count in connection.execute(query)}
 
 
 def ticket_count(engine: Engine) -> int:

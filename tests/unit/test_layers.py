@@ -126,3 +126,17 @@ def test_a_headless_module_loads_no_textual_tui_or_sandbox(module: str) -> None:
 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+#: The only modules of the app that may reach into the sandbox: the demo and sandbox commands.
+SANDBOX_USERS = frozenset({"tui.cli_demo"})
+
+
+def test_only_the_demo_commands_import_the_sandbox() -> None:
+    offenders = [
+        module_name(path)
+        for path in modules_of("tui")
+        if "sandbox" in imports_of(path) and module_name(path) not in SANDBOX_USERS
+    ]
+    assert offenders == [], f"only {sorted(SANDBOX_USERS)} may import sandbox: {offenders}"
+    assert all("sandbox" in imports_of(ROOT / f"{m.replace('.', '/')}.py") for m in SANDBOX_USERS)
