@@ -351,7 +351,10 @@ class _Builder:
         if gaps:
             gaps[0] *= data.PICKUP_FACTOR[client.package]
         room = self.now - created - data.MINUTE * (len(gaps) + 1)
-        scale = min(1.0, room / sum(gaps)) if sum(gaps) > 0 else 1.0
+        # Squeeze a long history into a random share of the ticket's age, not all of it, so
+        # recent tickets do not all end their history in the agency's last minute.
+        target = room * (0.3 + 0.65 * rng.random())
+        scale = min(1.0, target / sum(gaps)) if sum(gaps) > 0 else 1.0
         moments = list(accumulate((data.MINUTE + int(g * scale) for g in gaps), initial=created))
         histories, previous = [], "To Do"
         for step, moment in zip(path, moments[1:], strict=True):
@@ -439,11 +442,12 @@ class _Builder:
         """Return (time, username, text) of 0-4 comments, oldest first."""
         rng, hour = self.rng, data.HOUR
         count = min(rng.weighted((25, 55, 77, 90, 100)), 1 if status == "To Do" else 4)
-        end = last if status == "Done" else min(self.now, last + int(rng.expovariate(0.1) * hour))
+        latest = max(last, self.now - rng.between(data.MINUTE, 12 * hour))
+        end = last if status == "Done" else min(latest, last + int(rng.expovariate(0.1) * hour))
         reason: list[tuple[int, str, str]] = []
         if count and status in ("Feedback/Impediment", "Needs Work"):  # say why, as Triage asks
             count -= 1
-            end = when = min(self.now, last + rng.between(1000, 10 * data.MINUTE))
+            end = when = min(latest, last + rng.between(1000, 10 * data.MINUTE))
             if status == "Feedback/Impediment":
                 reason.append((when, assignee or self.other("dev"), data.WAIT_COMMENT))
             elif path[-2] in ("Code Review", "QA"):

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import core.tracker.client as client
 from core.board import Board
@@ -31,7 +31,14 @@ from core.tracker.client import (
     TrackerAuthError,
     TrackerUnreachable,
 )
-from sandbox.agency import CLIENT_FIELD, SITE_FIELD, URGENCY_FIELD, Agency, adf_to_text, build_agency
+from sandbox.agency import (
+    CLIENT_FIELD,
+    SITE_FIELD,
+    URGENCY_FIELD,
+    Agency,
+    adf_to_text,
+    build_agency,
+)
 from sandbox.jira_server import JiraSandbox
 from storage import queries
 from storage.db import open_cache, sqlite_url
@@ -50,7 +57,11 @@ CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
 SANDBOX_USER = {"cloud": "me@agency.example", "dc": "me"}
 SEARCH_ROUTE = {"cloud": "search/jql", "dc": "search"}
 JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
-UNMAPPED = {"id": "10900", "name": "Waiting for Vendor", "statusCategory": {"key": "indeterminate"}}
+UNMAPPED: dict[str, Any] = {
+    "id": "10900",
+    "name": "Waiting for Vendor",
+    "statusCategory": {"key": "indeterminate"},
+}
 
 
 def agency_now() -> datetime:
@@ -96,7 +107,9 @@ def flavour(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(tmp_path / "absent.toml", data_dir=str(tmp_path), jira={"projects": ["SUP"]})
+    return load_settings(
+        tmp_path / "absent.toml", data_dir=str(tmp_path), jira={"projects": ["SUP"]}
+    )
 
 
 @pytest.fixture
@@ -229,7 +242,7 @@ def test_full_sync_of_5000_arrives_exactly_and_a_quiet_sync_costs_one_call(
                 if flavour == "cloud":
                     assert row.assignee_id == (issue["fields"]["assignee"] or {}).get("accountId")
                 comments = session.exec(
-                    select(Comment).where(Comment.ticket_key == key).order_by(Comment.created)
+                    select(Comment).where(Comment.ticket_key == key).order_by(col(Comment.created))
                 ).all()
                 remote = issue["fields"]["comment"]["comments"]
                 assert [c.remote_id for c in comments] == [c["id"] for c in remote]
