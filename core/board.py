@@ -6,9 +6,10 @@ row before this returns, so what the screen shows as done is durable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -17,8 +18,19 @@ from core.config import Settings
 from core.errors import NotFound, TriageError
 from core.workflow import MoveCheck, check_move
 from storage import outbox, queries
-from storage.models import BoardColumn, Comment, OutboxEntry, StatusChange, Ticket, utcnow
+from storage.models import (
+    BoardColumn,
+    Comment,
+    OutboxEntry,
+    OutboxState,
+    StatusChange,
+    Ticket,
+    utcnow,
+)
 from storage.queries import CardRow
+
+if TYPE_CHECKING:
+    from core.push import Resolution
 
 Clock = Callable[[], datetime]
 
@@ -47,6 +59,11 @@ class TicketDetail:
     comments: list[Comment]
     history: list[StatusChange]
     pending: list[OutboxEntry]
+
+    @property
+    def conflict(self) -> OutboxEntry | None:
+        """The first change of this ticket in conflict with Jira, if any."""
+        return next((e for e in self.pending if e.state is OutboxState.CONFLICT), None)
 
 
 @dataclass
@@ -116,6 +133,12 @@ class Board:
             raise NotFound(f"ticket {key} is not in the cache: check the key or run `triage sync`")
         return found
 
+    def cards(self, keys: Iterable[str]) -> list[CardRow]:
+        """The cards of these tickets, leaving out keys the cache no longer has."""
+        with Session(self.engine) as session:
+            found = (queries.card_row(session, key.upper()) for key in keys)
+            return [card for card in found if card is not None]
+
     def detail(self, key: str) -> TicketDetail:
         """The ticket with its comments, moves and changes not yet in Jira."""
         key = key.upper()
@@ -179,3 +202,22 @@ class Board:
             self.engine, key, (me.name, me.account_id), actor=me.name, at=self.clock()
         )
         return self.card(key)
+
+    def resolve(self, entry_id: int, how: Resolution) -> OutboxEntry:
+        """Settle a change in conflict; accept-remote maps Jira's status by the config."""
+        # Imported here: the push machinery is not needed to paint the board.
+        from core.push import resolve_conflict
+        from core.tracker.mapping import StatusMapper
+
+        return resolve_conflict(
+            self.engine, entry_id, how, StatusMapper(self.settings.jira.status_map)
+        )
+
+    def keys_with_open_changes(self) -> list[str]:
+        """Tickets with changes pending, failed or in conflict."""
+        with Session(self.engine) as session:
+            return sorted({entry.ticket_key for entry in queries.pending_changes(session)})
+
+    def open_changes(self) -> dict[OutboxState, int]:
+        """How many changes are pending, failed or in conflict."""
+        return queries.open_change_counts(self.engine)

@@ -75,7 +75,8 @@ def refetch_tickets(
     values["unresolved"] = tuple(values.get("unresolved", ()))
     ids = FieldIds(**values)
     jql = "key in (" + ", ".join(sorted({key.upper() for key in keys})) + ")"
-    issues = [issue for page in tracker.search(jql, [*BASE_FIELDS, *ids.ids()], "changelog") for issue in page]
+    wanted = [*BASE_FIELDS, *ids.ids()]
+    issues = [issue for page in tracker.search(jql, wanted, "changelog") for issue in page]
     mapped = map_issues(issues, ids, StatusMapper(settings.jira.status_map), clock())
     with engine.begin() as connection:
         store_in(connection, mapped)

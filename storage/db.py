@@ -119,6 +119,9 @@ def _our_tables() -> set[str]:
             models.StatusChange,
             models.OutboxEntry,
             models.AuditEntry,
+            models.Job,
+            models.JobStep,
+            models.JobLog,
             models.Meta,
         )
     }

@@ -1,4 +1,4 @@
-"""SQLModel records of the cache: tickets, comments, moves, outbox, audit, and their enums.
+"""SQLModel records of the cache: tickets, comments, moves, outbox, jobs, audit, and enums.
 
 Every timestamp is stored as naive UTC and handed back as an aware UTC datetime.
 Fields that only Triage knows (the ticket's recorded facts, the outbox, the audit log)
@@ -234,6 +234,83 @@ class AuditEntry(SQLModel, table=True):
     detail: str = Field(default="", sa_type=sa.Text)
     result: str = Field(default="ok", max_length=32)
     duration_ms: int | None = None
+
+
+class JobState(enum.StrEnum):
+    """Where a site operation (a job), or one step of it, stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    """Its process died before it ended; set by the next start, never left running."""
+
+    @property
+    def finished(self) -> bool:
+        """True once the job or step has ended, however it ended."""
+        return self not in (JobState.QUEUED, JobState.RUNNING)
+
+
+class Job(SQLModel, table=True):
+    """One site operation (branch, clone, deploy…) run in the background, and how it ended."""
+
+    __tablename__ = "job"
+    __table_args__ = (sa.Index("ix_job_state_created", "state", "created"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=64)
+    site: str | None = Field(default=None, max_length=128, index=True)
+    env: str | None = Field(default=None, max_length=64)
+    ticket_key: str | None = Field(default=None, max_length=32, index=True)
+    ref: str | None = Field(default=None, max_length=255)
+    actor: str = Field(default="", max_length=255)
+    state: JobState = Field(default=JobState.QUEUED, sa_type=_enum_type(JobState), index=True)
+    dry_run: bool = False
+    created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    started: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    duration_ms: int | None = None
+    summary: str = Field(default="", sa_type=sa.Text)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    pid: int | None = None
+    """The process running the job."""
+    host: str = Field(default="", max_length=255)
+    """The machine of that process: a shared cache holds jobs of several machines."""
+    process: str = Field(default="", max_length=64)
+    """That process's start mark, so a reused pid is not taken for the job's process."""
+    cancel_requested: bool = False
+    """Set by a cancel from any process; the job stops at its next step boundary."""
+
+
+class JobStep(SQLModel, table=True):
+    """One named step of a job, with its times."""
+
+    __tablename__ = "job_step"
+    __table_args__ = (sa.UniqueConstraint("job_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(index=True)
+    position: int
+    name: str = Field(max_length=255)
+    state: JobState = Field(default=JobState.RUNNING, sa_type=_enum_type(JobState))
+    started: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    duration_ms: int | None = None
+
+
+class JobLog(SQLModel, table=True):
+    """One line of a job's output; ids grow, so a live tail asks for those after the last."""
+
+    __tablename__ = "job_log"
+    __table_args__ = (sa.Index("ix_job_log_job_id_id", "job_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    step: str | None = Field(default=None, max_length=255)
+    line: str = Field(default="", sa_type=sa.Text)
 
 
 class Meta(SQLModel, table=True):

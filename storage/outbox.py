@@ -1,7 +1,8 @@
 """Local changes: each one changes the cached rows and queues an outbox row in one transaction.
 
 A change is durable once these functions return: the board shows it only after the commit,
-and the outbox row carries it to Jira later, so a killed process never loses it.
+and the outbox row carries it to Jira later, so a killed process never loses it. The
+ticket's facts (what Triage recorded about its work) are Triage's own and queue nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from storage.models import (
     OutboxKind,
     StatusChange,
     Ticket,
+    TicketFactsBase,
     utcnow,
 )
 
@@ -91,6 +93,22 @@ def record_move(
                     detail=f"{payload['from']} → {target.value}: {override_reason}",
                 )
             )
+        session.add(ticket)
+    return ticket
+
+
+def record_facts(engine: Engine, key: str, **facts: object) -> Ticket:
+    """Record facts about a ticket's work (branch, test site…) in one transaction.
+
+    Facts are Triage's own: they never go to Jira, so no outbox row is written.
+    """
+    unknown = sorted(set(facts) - set(TicketFactsBase.model_fields))
+    if unknown:
+        raise ValueError(f"not a fact of a ticket: {', '.join(unknown)}")
+    with session_scope(engine) as session:
+        ticket = _ticket(session, key)
+        for name, value in facts.items():
+            setattr(ticket, name, value)
         session.add(ticket)
     return ticket
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -18,13 +18,16 @@ from storage import queries
 from storage.db import StorageError
 from storage.models import BoardColumn
 from tui.commands import ActionCommands, TicketCommands
+from tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
 from tui.screens.board import BoardScreen
 from tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
 from tui.screens.help import HelpScreen
 from tui.screens.ticket import TicketScreen
 
+__all__ = ["PUSH_DELAY", "TriageApp", "make_app"]
 
-class TriageApp(App[None]):
+
+class TriageApp(JiraSyncApp):
     """Triage: the support team's kanban over the local Jira cache."""
 
     TITLE = "Triage"
@@ -32,14 +35,13 @@ class TriageApp(App[None]):
     COMMANDS = App.COMMANDS | {TicketCommands, ActionCommands}
     BINDINGS = [
         Binding("question_mark", "help", "Keys", id="app.help"),
-        Binding("ctrl+p", "command_palette", "Palette", id="app.palette"),
+        # The footer shows the palette key on its right already.
+        Binding("ctrl+p", "command_palette", "Palette", show=False, id="app.palette"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, board: Board) -> None:
-        super().__init__()
-        self.board = board
-        self.board_screen: BoardScreen | None = None
+    def __init__(self, board: Board, tracker_factory: TrackerFactory | None = None) -> None:
+        super().__init__(board, tracker_factory)
         if board.settings.keys:
             self.set_keymap(board.settings.keys)
 
@@ -53,6 +55,8 @@ class TriageApp(App[None]):
             workspace=workspace,
             focused_width=settings.board.focused_width,
             min_width=settings.board.min_column_width,
+            sync_status=self.load_sync_status(),
+            clock=self.board.clock,
         )
         # The loaded cards live as long as the app: keep the collector from walking them
         # again and again, which showed up as 100 ms pauses on key presses at 20,000 cards.
@@ -78,6 +82,12 @@ class TriageApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, TicketScreen) and screen.key == key:
                 screen.show(self.board.detail(key))
+
+    def _changed_here(self, key: str) -> None:
+        """After a change the user made: show it, count it, and push it soon."""
+        self._changed(key)
+        self.show_status(changes=self.board.open_changes())
+        self.push_soon()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -160,7 +170,7 @@ class TriageApp(App[None]):
         except (TriageError, StorageError) as error:
             self.notify(str(error), severity="error")
             return
-        self._changed(key)
+        self._changed_here(key)
         self.notify(f"{key} assigned to {self.board.me.name}.")
 
     @work(exclusive=True, group="change")
@@ -208,7 +218,7 @@ class TriageApp(App[None]):
         except (MoveRefused, TriageError, StorageError) as error:
             self.notify(str(error), severity="error")
             return
-        self._changed(key)
+        self._changed_here(key)
         if override:
             self.notify(f"{key} → {target.value}: override recorded in the audit log.")
 
@@ -223,10 +233,34 @@ class TriageApp(App[None]):
         except (TriageError, StorageError) as error:
             self.notify(str(error), severity="error")
             return
-        self._changed(key)
+        self._changed_here(key)
         self.notify(f"Comment added to {key}.")
 
+    @on(TicketScreen.ResolutionChosen)
+    def settle_conflict(self, event: TicketScreen.ResolutionChosen) -> None:
+        from core.push import Resolution
 
-def make_app(board: Board) -> TriageApp:
-    """The app over a board service; shared by the command line and the tests."""
-    return TriageApp(board)
+        how = Resolution(event.how)
+        try:
+            self.board.resolve(event.entry_id, how)
+        except (TriageError, StorageError) as error:
+            self.notify(str(error), severity="error")
+            return
+        self._changed(event.key)
+        self.show_status(changes=self.board.open_changes())
+        if how is Resolution.RETRY:
+            self.push_soon()
+            self.notify(f"{event.key}: your move goes to Jira again.")
+        elif how is Resolution.DISCARD:
+            self.start_sync(refetch=(event.key,))
+            self.notify(f"{event.key}: your move is discarded; fetching Jira's state.")
+        else:
+            self.notify(f"{event.key}: Jira's status kept.")
+
+
+def make_app(board: Board, tracker_factory: TrackerFactory | None = None) -> TriageApp:
+    """The app over a board service, syncing with Jira when given a way to reach it.
+
+    Shared by the command line and the tests; without `tracker_factory` the app is local only.
+    """
+    return TriageApp(board, tracker_factory)

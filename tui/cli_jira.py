@@ -11,7 +11,7 @@ from sqlmodel import Session
 from core.board import Board, MoveRefused
 from core.config import Settings
 from core.errors import TriageError
-from core.push import Pusher, Resolution, resolve_conflict
+from core.push import Pusher, Resolution
 from core.sync import Sync, base_jql
 from core.tracker import account
 from core.tracker.mapping import StatusMapper, resolve_fields
@@ -168,7 +168,13 @@ def run_comment(args: argparse.Namespace, settings: Settings) -> int:
 def run_resolve(args: argparse.Namespace, settings: Settings) -> int:
     """Settle a conflict: retry (move anyway), discard, or accept Jira's state."""
     engine = open_cache(settings.resolved_database_url())
-    entry = resolve_conflict(engine, args.change, Resolution(args.how))
+    how = Resolution(args.how)
+    entry = Board(engine, settings).resolve(args.change, how)
+    if how is Resolution.DISCARD and settings.jira.url:
+        # The watermark has passed Jira's move: fetch the ticket again to show Jira's state.
+        from core.workspace import refetch_tickets
+
+        refetch_tickets(engine, settings, account.connect(settings), [entry.ticket_key])
     print(f"change {entry.id} on {entry.ticket_key}: {entry.state.value}")
     return 0
 

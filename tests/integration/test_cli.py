@@ -84,7 +84,7 @@ def demo_env(demo_dir: tuple[Path, str]) -> dict[str, str]:
 
 def test_demo_says_how_many_tickets(demo_dir: tuple[Path, str]) -> None:
     root, stdout = demo_dir
-    assert "60 tickets" in stdout
+    assert "60 issues" in stdout
     assert (root / "data" / "triage.db").is_file()
 
 
@@ -276,7 +276,7 @@ def test_second_demo_rebuilds(tmp_path: Path) -> None:
 
     second = triage(env, *args)
     assert second.returncode == 0, second.stderr
-    assert "60 tickets" in first.stdout and "60 tickets" in second.stdout
+    assert "60 issues" in first.stdout and "60 issues" in second.stdout
     rows = ls_json(env)
     assert len(rows) == 60
     assert {row["key"] for row in rows} == keys

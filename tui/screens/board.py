@@ -2,24 +2,79 @@
 
 from __future__ import annotations
 
+import gc
 from bisect import insort
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widget import Widget
+from textual.widgets import Footer, Input
 
 from core.board import BoardData, sort_key
 from core.filters import CardFilter, parse_filter
-from storage.models import BoardColumn
+from storage.models import BoardColumn, utcnow
 from storage.queries import CardRow
+from tui.sync_status import SyncStatus, describe
 from tui.widgets.board_view import BoardView
 
+STATUS_TICK = 30.0
+"""Seconds between refreshes of "synced N min ago"."""
 
-class StatusLine(Static):
-    """Workspace, counts and who I am; later also when the cache was last synced."""
+
+class StatusLine(Widget):
+    """Workspace, counts and who I am on the left; where the cache stands with Jira on the right."""
+
+    COMPONENT_CLASSES = {
+        "status-line--ok",
+        "status-line--local",
+        "status-line--busy",
+        "status-line--error",
+        "status-line--hint",
+        "status-line--waiting",
+        "status-line--conflict",
+    }
+
+    DEFAULT_CSS = """
+    StatusLine {
+        height: 1;
+        & > .status-line--ok { color: $text-muted; }
+        & > .status-line--local { color: $text-muted; text-style: italic; }
+        & > .status-line--busy { color: $text-accent; }
+        & > .status-line--error { color: $text-error; }
+        & > .status-line--hint { color: $text; text-style: bold; }
+        & > .status-line--waiting { color: $text-warning; }
+        & > .status-line--conflict { color: $text-error; }
+    }
+    """
+
+    board_text: reactive[Text] = reactive(Text, layout=False)
+    sync_parts: reactive[tuple[tuple[str, str], ...]] = reactive(tuple, layout=False)
+
+    LEFT_MIN = 30
+    """Cells the left side keeps when the right side has a long sentence to say."""
+
+    def render(self) -> Text:
+        width = self.content_region.width
+        left = self.board_text.copy()
+        room = max(width - min(left.cell_len, self.LEFT_MIN) - 2, 0)
+        excess = sum(cell_len(words) for words, _ in self.sync_parts) - room
+        right = Text()
+        for words, look in self.sync_parts:
+            if excess > 0 and look == "error":
+                # The sentence gives way; what to press next stays in view.
+                words = set_cell_size(words, max(cell_len(words) - excess - 1, 0)) + "…"
+            right.append(words, self.get_component_rich_style(f"status-line--{look}"))
+        right.truncate(room, overflow="ellipsis")
+        left.truncate(max(width - right.cell_len - 2, 0), overflow="ellipsis")
+        gap = max(width - left.cell_len - right.cell_len, 0)
+        return Text.assemble(left, " " * gap, right, no_wrap=True, end="")
 
 
 class BoardScreen(Screen[None]):
@@ -33,11 +88,25 @@ class BoardScreen(Screen[None]):
         Binding("a", "app.assign_me", "Assign me", id="board.assign"),
         Binding("c", "app.comment", "Comment", id="board.comment"),
         Binding("slash", "filter", "Filter", id="board.filter"),
+        Binding(
+            "r",
+            "app.sync",
+            "Sync now",
+            id="board.sync",
+            tooltip="Send the changes waiting for Jira, then fetch what changed there",
+        ),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="board.clear_filter"),
     ]
 
     def __init__(
-        self, data: BoardData, me: str, workspace: str, focused_width: int, min_width: int
+        self,
+        data: BoardData,
+        me: str,
+        workspace: str,
+        focused_width: int,
+        min_width: int,
+        sync_status: SyncStatus | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         super().__init__()
         self.data = data
@@ -45,6 +114,8 @@ class BoardScreen(Screen[None]):
         self.workspace = workspace
         self.card_filter = CardFilter()
         self.board_view = BoardView(focused_width, min_width)
+        self.sync_status = sync_status or SyncStatus(connected=False)
+        self.clock = clock
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status-line")
@@ -58,7 +129,17 @@ class BoardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.refresh_columns()
+        self.show_sync(self.sync_status)
         self.set_focus(self.board_view)
+        self.set_interval(STATUS_TICK, self._tick, name="status tick")
+
+    def _tick(self) -> None:
+        self.show_sync(self.sync_status)
+
+    def show_sync(self, status: SyncStatus) -> None:
+        """Say where the cache stands with Jira."""
+        self.sync_status = status
+        self.query_one(StatusLine).sync_parts = tuple(describe(status, self.clock()))
 
     @property
     def current_card(self) -> CardRow | None:
@@ -92,25 +173,61 @@ class BoardScreen(Screen[None]):
             parts += ["  ·  ", (f"{len(self.data.unmapped)} in unmapped statuses", "bold")]
         if not self.card_filter.empty:
             parts += ["  ·  filter: ", (self.query_one("#filter", Input).value, "bold")]
-        self.query_one(StatusLine).update(Text.assemble(*parts))
+        self.query_one(StatusLine).board_text = Text.assemble(*parts)
 
     def apply_card(self, card: CardRow) -> None:
         """Put a changed card where it now belongs, and keep the cursor on it."""
+        old = self._place(card)
+        if old is not None and old != card.column:
+            self._reshow(old)
+        if card.column is not None:
+            self._reshow(card.column, keep_key=card.key)
+            self.board_view.focus_column(card.column.position)
+            self.board_view.view(card.column).cards.select_key(card.key)
+
+    def update_cards(self, cards: Iterable[CardRow]) -> None:
+        """Show cards changed in the background; every cursor stays on its card."""
+        touched: set[BoardColumn] = set()
+        for card in cards:
+            old = self._place(card)
+            touched.update(column for column in (old, card.column) if column is not None)
+        for column in touched:
+            self._reshow(column, keep_key=self._current_key(column))
+
+    def swap_data(self, data: BoardData) -> None:
+        """Show freshly loaded cards, keeping the focused column and each column's card."""
+        keep = {column: self._current_key(column) for column in BoardColumn}
+        self.data = data
+        test = None if self.card_filter.empty else self.card_filter.predicate(self.me)
+        shown_total = 0
+        for column in BoardColumn:
+            cards = data.columns[column]
+            shown = cards if test is None else [card for card in cards if test(card)]
+            shown_total += len(shown)
+            self.board_view.view(column).show(shown, len(cards), keep[column])
+        self._update_status(shown_total)
+        # As at start-up: keep the collector from walking the long-lived cards again and again.
+        gc.freeze()
+
+    def _current_key(self, column: BoardColumn) -> str | None:
+        current = self.board_view.view(column).cards.current
+        return current.key if current else None
+
+    def _place(self, card: CardRow) -> BoardColumn | None:
+        """Put `card` in its column's list in board order; returns the column it left."""
+        left: BoardColumn | None = None
         for column, cards in self.data.columns.items():
             for index, existing in enumerate(cards):
                 if existing.key == card.key:
                     del cards[index]
+                    left = column
                     break
             else:
                 continue
-            if column != card.column:
-                self._reshow(column)
             break
         if card.column is not None:
             insort(self.data.columns[card.column], card, key=sort_key)
-            self._reshow(card.column, keep_key=card.key)
-            self.board_view.focus_column(card.column.position)
-            self.board_view.view(card.column).cards.select_key(card.key)
+        return left
 
     def _reshow(self, column: BoardColumn, keep_key: str | None = None) -> None:
         cards = self.data.columns[column]

@@ -10,10 +10,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from core.board import TicketDetail
+from storage.models import OutboxEntry, OutboxKind, OutboxState
+from tui.widgets.card_list import SYNC_MARKS
 
 
 def when(moment: datetime | None) -> str:
@@ -29,7 +32,38 @@ class TicketScreen(Screen[None]):
         Binding("m", "app.move_picker", "Move…", id="ticket.move"),
         Binding("c", "app.comment", "Comment", id="ticket.comment"),
         Binding("a", "app.assign_me", "Assign to me", id="ticket.assign"),
+        Binding(
+            "R",
+            "resolve('retry')",
+            "Retry move",
+            id="ticket.retry",
+            tooltip="Move it in Jira anyway, from wherever Jira has it now",
+        ),
+        Binding(
+            "D",
+            "resolve('discard')",
+            "Discard mine",
+            id="ticket.discard",
+            tooltip="Drop your move; the ticket is fetched again from Jira",
+        ),
+        Binding(
+            "A",
+            "resolve('accept-remote')",
+            "Accept Jira's",
+            id="ticket.accept_remote",
+            tooltip="Drop your move and show the status Jira has",
+        ),
     ]
+
+    class ResolutionChosen(Message):
+        """The user chose how to settle the ticket's conflict with Jira."""
+
+        def __init__(self, key: str, entry_id: int, how: str) -> None:
+            super().__init__()
+            self.key = key
+            self.entry_id = entry_id
+            self.how = how
+            """A `core.push.Resolution` value: "retry", "discard" or "accept-remote"."""
 
     def __init__(self, detail: TicketDetail) -> None:
         super().__init__()
@@ -43,6 +77,7 @@ class TicketScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Label("", id="ticket-title")
         with VerticalScroll(id="ticket-body"):
+            yield Static(id="ticket-changes")
             yield Static(id="ticket-fields")
             yield Label("Description", classes="section-title")
             yield Static(id="ticket-description", classes="section")
@@ -62,6 +97,7 @@ class TicketScreen(Screen[None]):
         self.query_one("#ticket-title", Label).update(
             Text.assemble((ticket.key, "bold"), "  ", ticket.summary)
         )
+        self._show_changes()
         self.query_one("#ticket-fields", Static).update(self._fields())
         self.query_one("#ticket-description", Static).update(
             Text(ticket.description or "No description.")
@@ -69,6 +105,27 @@ class TicketScreen(Screen[None]):
         self.query_one("#comments-title", Label).update(f"Comments ({len(detail.comments)})")
         self.query_one("#ticket-comments", Static).update(self._comments())
         self.query_one("#ticket-history", Static).update(self._history())
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "resolve":
+            return self.detail.conflict is not None
+        return True
+
+    def action_resolve(self, how: str) -> None:
+        conflict = self.detail.conflict
+        if conflict is not None and conflict.id is not None:
+            self.post_message(self.ResolutionChosen(self.key, conflict.id, how))
+
+    def _show_changes(self) -> None:
+        """The changes not yet in Jira, worst first; a conflict shows both states."""
+        box = self.query_one("#ticket-changes", Static)
+        pending = self.detail.pending
+        box.display = bool(pending)
+        states = {entry.state for entry in pending}
+        box.set_class(OutboxState.CONFLICT in states, "-conflict")
+        box.set_class(OutboxState.FAILED in states, "-failed")
+        box.update(Group(*(change_text(entry) for entry in pending)))
 
     def _fields(self) -> RenderableType:
         ticket = self.detail.ticket
@@ -97,11 +154,7 @@ class TicketScreen(Screen[None]):
         for index in range(0, len(pairs), 2):
             (k1, v1), (k2, v2) = pairs[index], pairs[index + 1]
             grid.add_row(Text(k1, style="dim"), v1, Text(k2, style="dim"), v2)
-        parts: list[RenderableType] = [grid]
-        if self.detail.pending:
-            waiting = ", ".join(f"{e.kind.value} ({e.state.value})" for e in self.detail.pending)
-            parts.append(Text(f"\nWaiting for Jira: {waiting}", style="italic"))
-        return Group(*parts)
+        return grid
 
     def _branch(self) -> str:
         ticket = self.detail.ticket
@@ -139,3 +192,38 @@ class TicketScreen(Screen[None]):
             who = change.author + (" (override)" if change.override else "")
             table.add_row(when(change.at), move, who)
         return table
+
+
+def _what(entry: OutboxEntry) -> str:
+    payload = entry.payload
+    if entry.kind is OutboxKind.MOVE:
+        return f"move to {payload.get('to')}"
+    if entry.kind is OutboxKind.ASSIGN:
+        return f"assignment to {payload.get('assignee') or 'nobody'}"
+    return "comment"
+
+
+def change_text(entry: OutboxEntry) -> Text:
+    """One change not yet in Jira, as the ticket screen tells it."""
+    mark = SYNC_MARKS.get(entry.state.value, "·")
+    payload = entry.payload
+    if entry.state is OutboxState.CONFLICT and entry.kind is OutboxKind.MOVE:
+        remote = payload.get("remote_status") or "another status"
+        return Text.assemble(
+            (f"{mark} Conflict with Jira: ", "bold"),
+            "you moved it to ",
+            (str(payload.get("to")), "bold"),
+            f" (from {payload.get('from_status') or '—'}); Jira shows ",
+            (str(remote), "bold"),
+            ".\n  R retry (move anyway)  ·  D discard mine  ·  A accept Jira's",
+        )
+    if entry.state is OutboxState.FAILED:
+        return Text.assemble(
+            (f"{mark} The {_what(entry)} failed: ", "bold"), entry.last_error or "no reason given"
+        )
+    if entry.state is OutboxState.CONFLICT:
+        return Text.assemble(
+            (f"{mark} The {_what(entry)} is in conflict: ", "bold"), entry.last_error or ""
+        )
+    retry = f" (last try: {entry.last_error})" if entry.last_error else ""
+    return Text(f"{mark} The {_what(entry)} is waiting for Jira{retry}.", style="italic")

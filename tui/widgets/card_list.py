@@ -41,6 +41,9 @@ def wrap_two(text: str, width: int) -> tuple[str, str]:
 NARROW = 30
 """Below this width a card uses short forms: "Sec·High", "DO" for Daniel Okafor."""
 
+SYNC_MARKS = {"pending": "⟳", "conflict": "⚠", "failed": "✗"}
+"""The mark after a card's key while its changes are not in Jira: waiting, conflict, failed."""
+
 SHORT_TYPES = {"security update": "Sec", "incident": "Inc", "improvement": "Impr"}
 
 
@@ -87,6 +90,9 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         "card-list--sev-4",
         "card-list--sev-5",
         "card-list--empty",
+        "card-list--pending",
+        "card-list--conflict",
+        "card-list--failed",
     }
 
     DEFAULT_CSS = """
@@ -107,6 +113,9 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         & > .card-list--sev-4 { color: $success; }
         & > .card-list--sev-5 { color: $text-disabled; }
         & > .card-list--empty { color: $text-disabled; text-style: italic; }
+        & > .card-list--pending { color: $text-warning; }
+        & > .card-list--conflict { color: $text-error; text-style: bold; }
+        & > .card-list--failed { color: $text-error; text-style: bold; }
     }
     """
 
@@ -247,10 +256,15 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
                 if narrow
                 else f"{card.issue_type} · {card.severity}"
             )
-            meta = fit(label, max(width - len(card.key) - 1, 0))
-            gap = max(width - len(card.key) - cell_len(meta), 1)
+            head = [Segment(card.key, base + style("card-list--key"))]
+            mark = SYNC_MARKS.get(card.sync_state)
+            if mark:
+                head.append(Segment(" " + mark, base + style(f"card-list--{card.sync_state}")))
+            used = sum(cell_len(segment.text) for segment in head)
+            meta = fit(label, max(width - used - 1, 0))
+            gap = max(width - used - cell_len(meta), 1)
             return [
-                Segment(card.key, base + style("card-list--key")),
+                *head,
                 Segment(" " * gap, base),
                 Segment(meta, base + style("card-list--meta")),
             ]

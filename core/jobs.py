@@ -1,0 +1,482 @@
+"""Site operations run in the background as jobs, recorded in the cache as they go.
+
+A job's row is written (queued) before anything runs. While it runs, its steps and log
+lines reach the cache, so any process can show them live; when it ends, one audit entry
+says how. A job is never left `running` by a process that died: every start (a new
+`JobRunner`, or `recover()`) marks such jobs `interrupted`.
+
+Cancelling is cooperative: the operation stops at its next `check_cancelled()`, which the
+site operations call before each step they may skip.
+A cancel may come from another process (`triage job ID --cancel`) through the job's row.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from core.errors import NotFound, TriageError
+from core.reporting import Cancelled, Reporter
+from storage.db import session_scope
+from storage.models import AuditEntry, Job, JobLog, JobState, JobStep, table_of, utcnow
+
+Clock = Callable[[], datetime]
+Operation = Callable[[Reporter], str]
+"""What a job runs: reports through the reporter, returns its one-line summary."""
+
+LOG_LINGER_S = 0.1
+"""How long the log writer waits for more lines to write them together (well under 1 s)."""
+LOG_BATCH = 500
+CANCEL_POLL_S = 0.5
+"""How often a running job looks for a cancel sent by another process."""
+
+OPEN_STATES = (JobState.QUEUED, JobState.RUNNING)
+JOB = table_of(Job)
+JOB_LOG = table_of(JobLog)
+JOB_STEP = table_of(JobStep)
+HOST = socket.gethostname()
+
+_logger = logging.getLogger(__name__)
+#: Runners of this process still open; a job of this process whose runner is not here is dead.
+_LIVE_RUNNERS: set[str] = set()
+
+
+def process_start(pid: int) -> str | None:
+    """A mark of when process `pid` started ("" where unknown), or None if it is not alive."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return fields[19]  # starttime, in clock ticks since boot
+    except FileNotFoundError:
+        return None
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return ""
+    return ""
+
+
+class JobRunner:
+    """Runs site operations in the background, at most `max_jobs` at once."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        max_jobs: int = 2,
+        actor: str = "",
+        clock: Clock = utcnow,
+        *,
+        recover: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.actor = actor
+        self.clock = clock
+        self._token = uuid.uuid4().hex[:12]
+        self._process = f"{process_start(os.getpid()) or ''}:{self._token}"
+        self._pool = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="triage-job")
+        self._lock = threading.Lock()
+        self._cancels: dict[int, threading.Event] = {}
+        self._futures: dict[int, Future[None]] = {}
+        self._writer = _LogWriter(engine)
+        _LIVE_RUNNERS.add(self._token)
+        if recover:
+            self.recover()
+
+    def __enter__(self) -> JobRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def submit(
+        self,
+        kind: str,
+        site: str | None,
+        env: str | None,
+        ticket_key: str | None,
+        ref: str | None,
+        dry_run: bool,
+        operation: Operation,
+    ) -> int:
+        """Record a queued job, then run `operation` in the background; the job's id."""
+        job = Job(
+            kind=kind,
+            site=site,
+            env=env,
+            ticket_key=ticket_key,
+            ref=ref,
+            actor=self.actor,
+            dry_run=dry_run,
+            created=self.clock(),
+            pid=os.getpid(),
+            host=HOST,
+            process=self._process,
+        )
+        with session_scope(self.engine) as session:
+            session.add(job)
+            session.flush()
+            assert job.id is not None
+            job_id = job.id
+        cancel = threading.Event()
+        with self._lock:
+            self._cancels[job_id] = cancel
+            self._futures[job_id] = self._pool.submit(self._run, job_id, dry_run, operation)
+        return job_id
+
+    def cancel(self, job_id: int) -> Job:
+        """Ask a job to stop at its next step; a queued one ends cancelled at once."""
+        with session_scope(self.engine) as session:
+            job = _get(session, job_id)
+            if job.state.finished:
+                raise TriageError(
+                    f"job {job_id} has already ended ({job.state.value}): nothing to cancel"
+                )
+            job.cancel_requested = True
+            session.add(job)
+        with self._lock:
+            event, future = self._cancels.get(job_id), self._futures.get(job_id)
+        if event is not None:
+            event.set()
+        if future is not None and future.cancel():
+            self._finish(job_id, JobState.CANCELLED, "", "cancelled before it started", None)
+        return self.job(job_id)
+
+    def done(self, job_id: int, timeout: float = 0.0) -> bool:
+        """True once the job has ended, waiting for it up to `timeout` seconds."""
+        with self._lock:
+            future = self._futures.get(job_id)
+        if future is not None:
+            try:
+                future.result(timeout=timeout)
+            except TimeoutError:
+                return False
+            except Exception:  # _run records its own failures
+                return True
+            return True
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.job(job_id).state.finished:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            threading.Event().wait(min(0.2, left))  # another process runs it: poll its row
+
+    def wait(self, job_id: int, timeout: float) -> Job:
+        """The job once it has ended; TimeoutError if it runs longer than `timeout` seconds."""
+        if not self.done(job_id, timeout):
+            raise TimeoutError(f"job {job_id} has not ended after {timeout:g} s")
+        return self.job(job_id)
+
+    def job(self, job_id: int) -> Job:
+        """One job's row; NotFound if there is none."""
+        with Session(self.engine) as session:
+            return _get(session, job_id)
+
+    def jobs(self, limit: int = 50) -> list[Job]:
+        """The latest jobs, newest first."""
+        query = select(Job).order_by(col(Job.id).desc()).limit(limit)
+        with Session(self.engine) as session:
+            return list(session.exec(query))
+
+    def steps(self, job_id: int) -> list[JobStep]:
+        """A job's steps, in the order they ran."""
+        query = select(JobStep).where(JobStep.job_id == job_id).order_by(col(JobStep.position))
+        with Session(self.engine) as session:
+            return list(session.exec(query))
+
+    def log(self, job_id: int, after_id: int = 0) -> list[JobLog]:
+        """A job's log lines after line `after_id`, oldest first: poll it for a live tail."""
+        query = (
+            select(JobLog)
+            .where(JobLog.job_id == job_id, col(JobLog.id) > after_id)
+            .order_by(col(JobLog.id))
+        )
+        with Session(self.engine) as session:
+            return list(session.exec(query))
+
+    def recover(self) -> list[int]:
+        """Mark `interrupted` the open jobs whose process is gone; their ids."""
+        with Session(self.engine) as session:
+            open_jobs = list(session.exec(select(Job).where(col(Job.state).in_(OPEN_STATES))))
+        gone = [job for job in open_jobs if not _owner_alive(job)]
+        for job in gone:
+            assert job.id is not None
+            error = (
+                f"the process running it (pid {job.pid} on {job.host or 'an unknown host'}) "
+                "ended before the job did: check the site before running it again"
+            )
+            self._finish(job.id, JobState.INTERRUPTED, "", error, None)
+        return [job.id for job in gone if job.id is not None]
+
+    def close(self, *, cancel: bool = True, timeout: float = 10.0) -> None:
+        """Stop taking jobs; cancel (optionally) and wait up to `timeout` for those running."""
+        with self._lock:
+            futures = dict(self._futures)
+            if cancel:
+                for event in self._cancels.values():
+                    event.set()
+        for job_id, future in futures.items():
+            if future.cancel():
+                self._finish(job_id, JobState.CANCELLED, "", "cancelled before it started", None)
+        deadline = time.monotonic() + timeout
+        for future in futures.values():
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except Exception:  # recorded by _run; unfinished ones by recover
+                pass
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._writer.close(max(0.1, deadline - time.monotonic()))
+        _LIVE_RUNNERS.discard(self._token)
+
+    def _run(self, job_id: int, dry_run: bool, operation: Operation) -> None:
+        with self._lock:
+            cancel = self._cancels[job_id]
+        reporter = JobReporter(self, job_id, dry_run, cancel, self._writer)
+        if cancel.is_set() or not self._start(job_id):
+            self._finish(job_id, JobState.CANCELLED, "", "cancelled before it started", None)
+            return
+        started = time.perf_counter()
+        summary, error = "", None
+        try:
+            summary = operation(reporter)
+            state = JobState.SUCCEEDED
+        except Cancelled as stop:
+            state, error = JobState.CANCELLED, str(stop)
+        except TriageError as failure:
+            state, error = JobState.FAILED, str(failure)
+        except Exception as bug:  # a job must end recorded, whatever happened
+            state, error = JobState.FAILED, f"unexpected error: {type(bug).__name__}: {bug}"
+            reporter.log(traceback.format_exc())
+        if error:
+            reporter.log(f"!! {error}")
+        self._writer.flush()
+        duration = int((time.perf_counter() - started) * 1000)
+        self._finish(job_id, state, summary or "", error, duration)
+
+    def _start(self, job_id: int) -> bool:
+        """Mark the job running; False if it was cancelled or closed while queued."""
+        with self.engine.begin() as connection:
+            moved = connection.execute(
+                sa.update(JOB)
+                .where(
+                    JOB.c.id == job_id,
+                    JOB.c.state == JobState.QUEUED,
+                    JOB.c.cancel_requested == sa.false(),
+                )
+                .values(state=JobState.RUNNING, started=self.clock())
+            )
+        return moved.rowcount == 1
+
+    def _finish(
+        self, job_id: int, state: JobState, summary: str, error: str | None, duration: int | None
+    ) -> None:
+        """End an open job and append its audit entry, once, in one transaction."""
+        finished = self.clock()
+        with session_scope(self.engine) as session:
+            # Only an open job ends: a job recovered as interrupted by another process, or
+            # cancelled while queued, keeps how it ended, and gets one audit entry.
+            ended = session.connection().execute(
+                sa.update(JOB)
+                .where(JOB.c.id == job_id, JOB.c.state.in_(OPEN_STATES))
+                .values(state=state, finished=finished, summary=summary, error=error)
+            )
+            if ended.rowcount != 1:
+                return
+            job = _get(session, job_id)
+            if duration is None and job.started is not None:
+                duration = max(0, int((finished - job.started).total_seconds() * 1000))
+            job.duration_ms = duration
+            session.add(job)
+            session.execute(
+                sa.update(JOB_STEP)
+                .where(JOB_STEP.c.job_id == job_id, JOB_STEP.c.state == JobState.RUNNING)
+                .values(state=state if state is JobState.INTERRUPTED else JobState.FAILED)
+            )
+            detail = summary or error or ""
+            session.add(
+                AuditEntry(
+                    at=finished,
+                    actor=job.actor,
+                    action=job.kind,
+                    ticket_key=job.ticket_key,
+                    site=job.site,
+                    env=job.env,
+                    ref=job.ref,
+                    detail=f"dry run: {detail}" if job.dry_run else detail,
+                    result=state.value,
+                    duration_ms=duration,
+                )
+            )
+        with self._lock:
+            self._cancels.pop(job_id, None)
+
+
+class JobReporter:
+    """A `Reporter` that writes a job's steps and log lines to its record as they happen."""
+
+    def __init__(
+        self,
+        runner: JobRunner,
+        job_id: int,
+        dry_run: bool,
+        cancel: threading.Event,
+        writer: _LogWriter,
+    ) -> None:
+        self.dry_run = dry_run
+        self._runner = runner
+        self._job_id = job_id
+        self._cancel = cancel
+        self._writer = writer
+        self._stack: list[str] = []
+        self._position = 0
+        self._next_poll = time.monotonic() + CANCEL_POLL_S
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Record a running step, then how it ended and how long it took.
+
+        It does not check for a cancel: the operation does, before the steps it may skip
+        (a rollback's steps must run whatever happens).
+        """
+        self._position += 1
+        engine, clock = self._runner.engine, self._runner.clock
+        with engine.begin() as connection:
+            step_id = connection.execute(
+                sa.insert(JOB_STEP).values(
+                    job_id=self._job_id,
+                    position=self._position,
+                    name=name[:255],
+                    state=JobState.RUNNING,
+                    started=clock(),
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+        self._stack.append(name)
+        self.log(f"==> {name}")
+        state = JobState.FAILED
+        started = time.perf_counter()
+        try:
+            yield
+            state = JobState.SUCCEEDED
+        except Cancelled:
+            state = JobState.CANCELLED
+            raise
+        finally:
+            self._stack.pop()
+            duration = int((time.perf_counter() - started) * 1000)
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.update(JOB_STEP)
+                    .where(JOB_STEP.c.id == step_id)
+                    .values(state=state, finished=clock(), duration_ms=duration)
+                )
+
+    def log(self, line: str) -> None:
+        """Queue the line (or lines) for the job's record; written within a second."""
+        at = self._runner.clock()
+        step = self._stack[-1][:255] if self._stack else None
+        for part in line.rstrip("\n").splitlines() or [""]:
+            self._writer.put({"job_id": self._job_id, "at": at, "step": step, "line": part})
+
+    def check_cancelled(self) -> None:
+        """Raise Cancelled if a cancel came, from this process or through the job's row."""
+        if not self._cancel.is_set() and time.monotonic() >= self._next_poll:
+            self._next_poll = time.monotonic() + CANCEL_POLL_S
+            with self._runner.engine.connect() as connection:
+                requested = connection.execute(
+                    sa.select(JOB.c.cancel_requested).where(JOB.c.id == self._job_id)
+                ).scalar()
+            if requested:
+                self._cancel.set()
+        if self._cancel.is_set():
+            raise Cancelled("the job was cancelled")
+
+
+class _LogWriter:
+    """One thread that writes queued log lines in batches, so lines cost little."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._queue: queue.SimpleQueue[dict[str, Any] | threading.Event | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._loop, name="triage-job-log", daemon=True)
+        self._thread.start()
+
+    def put(self, row: dict[str, Any]) -> None:
+        self._queue.put(row)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every line queued so far is written (or `timeout` passes)."""
+        written = threading.Event()
+        self._queue.put(written)
+        return written.wait(timeout)
+
+    def close(self, timeout: float) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            deadline = time.monotonic() + LOG_LINGER_S
+            while len(batch) < LOG_BATCH and isinstance(batch[-1], dict):
+                left = deadline - time.monotonic()
+                try:
+                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                batch.append(item)
+            rows = [item for item in batch if isinstance(item, dict)]
+            if rows:
+                try:
+                    with self._engine.begin() as connection:
+                        connection.execute(sa.insert(JOB_LOG), rows)
+                except Exception:  # a lost log line must not kill the job
+                    _logger.exception("could not write %d job log lines", len(rows))
+            for item in batch:
+                if isinstance(item, threading.Event):
+                    item.set()
+            if batch[-1] is None:
+                return
+
+
+def _get(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"there is no job {job_id}: see `triage jobs` for their ids")
+    return job
+
+
+def _owner_alive(job: Job) -> bool:
+    """Whether the process that runs `job` still does; another machine's is taken as alive."""
+    if job.host and job.host != HOST:
+        return True  # its own machine's next start judges it
+    if job.pid is None:
+        return False
+    start, _, token = job.process.partition(":")
+    current = process_start(job.pid)
+    if current is None or (start and current and start != current):
+        return False
+    if job.pid == os.getpid():
+        return token in _LIVE_RUNNERS
+    return True
