@@ -23,11 +23,12 @@ from tui.screens.board import BoardScreen
 from tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
 from tui.screens.help import HelpScreen
 from tui.screens.ticket import TicketScreen
+from tui.site_actions import SiteActions
 
 __all__ = ["PUSH_DELAY", "TriageApp", "make_app"]
 
 
-class TriageApp(JiraSyncApp):
+class TriageApp(SiteActions, JiraSyncApp):
     """Triage: the support team's kanban over the local Jira cache."""
 
     TITLE = "Triage"
@@ -35,6 +36,7 @@ class TriageApp(JiraSyncApp):
     COMMANDS = App.COMMANDS | {TicketCommands, ActionCommands}
     BINDINGS = [
         Binding("question_mark", "help", "Keys", id="app.help"),
+        Binding("J", "jobs", "Jobs", id="app.jobs", tooltip="Running and past site operations"),
         # The footer shows the palette key on its right already.
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="app.palette"),
         Binding("q", "quit", "Quit", id="app.quit"),

@@ -81,11 +81,18 @@ class BoardScreen(Screen[None]):
     """The kanban of every cached ticket."""
 
     BINDINGS = [
-        Binding("H,shift+left", "move_card(-1)", "Move left", id="board.move_left"),
-        Binding("L,shift+right", "move_card(1)", "Move right", id="board.move_right"),
+        Binding("H,shift+left", "move_card(-1)", "Move left", show=False, id="board.move_left"),
+        Binding("L,shift+right", "move_card(1)", "Move right", show=False, id="board.move_right"),
         Binding("m", "app.move_picker", "Move…", id="board.move"),
         Binding("enter", "app.open_ticket", "Open", id="board.open"),
         Binding("a", "app.assign_me", "Assign me", id="board.assign"),
+        Binding(
+            "x",
+            "app.site_actions",
+            "Actions…",
+            id="board.actions",
+            tooltip="Branch, clone prod, test site, deploy: what fits the ticket now",
+        ),
         Binding("c", "app.comment", "Comment", id="board.comment"),
         Binding("slash", "filter", "Filter", id="board.filter"),
         Binding(

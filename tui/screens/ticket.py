@@ -33,6 +33,13 @@ class TicketScreen(Screen[None]):
         Binding("c", "app.comment", "Comment", id="ticket.comment"),
         Binding("a", "app.assign_me", "Assign to me", id="ticket.assign"),
         Binding(
+            "x",
+            "app.site_actions",
+            "Actions…",
+            id="ticket.actions",
+            tooltip="Branch, clone prod, test site, deploy: what fits the ticket now",
+        ),
+        Binding(
             "R",
             "resolve('retry')",
             "Retry move",
