@@ -1,0 +1,155 @@
+"""Clone prod into dev on real containers: sanitized data, skipped tables, files, code, smoke."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import site_fixtures
+from site_fixtures import BRANCH_OK, CONTACT_SQL, PROD_DOMAIN, PROD_FILES, World
+
+from core.clone import UNUSABLE_PASSWORD, CloneFailed, CloneIntoProd, UnsafeClone, clone_prod
+from core.environments import UNSAFE_MARKER, state
+from core.reporting import ListReporter
+
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
+
+docker_client = site_fixtures.docker_client
+images = site_fixtures.images
+world = site_fixtures.world
+fresh = site_fixtures.fresh
+
+STEPS = ["preflight", "backup", "import", "sanitize", "verify", "files", "code", "post-clone"]
+SKIPPED = ["cache_data", "cache_default", "cache_render", "sessions", "watchdog"]
+
+
+def _count(world: World, env: str, query: str) -> int:
+    return int(world.sql(env, query))
+
+
+def test_a_clone_into_dev_is_sanitized_and_complete(fresh: World) -> None:
+    prod_users = _count(fresh, "prod", "SELECT COUNT(*) FROM users_field_data WHERE uid > 0")
+    prod_sessions = _count(fresh, "prod", "SELECT COUNT(*) FROM sessions")
+    assert prod_users == 305 and prod_sessions == 53
+    reporter = ListReporter()
+
+    report = clone_prod(fresh.site, "dev", reporter, fresh.engines)
+
+    # Every step ran, passed and was timed, in the reporter and in the report.
+    assert [step.name for step in report.steps] == [*STEPS, "smoke"]
+    assert [step.name for step in reporter.steps] == [*STEPS, "smoke"]
+    assert all(step.ok and step.seconds > 0 for step in [*report.steps, *reporter.steps])
+    assert report.skipped_tables == SKIPPED and not report.unsafe
+
+    # Sanitized: no production address, unusable passwords, no sessions.
+    domain_hits = (
+        f"SELECT COUNT(*) FROM users_field_data WHERE mail LIKE '%{PROD_DOMAIN}%'"
+        f" OR init LIKE '%{PROD_DOMAIN}%'"
+    )
+    assert _count(fresh, "prod", domain_hits) == prod_users
+    assert _count(fresh, "dev", domain_hits) == 0
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM users_field_data WHERE uid > 0") == prod_users
+    assert fresh.sql("dev", "SELECT mail, init FROM users_field_data WHERE uid = 2") == (
+        "user+2@localhost.localdomain\tuser+2@localhost.localdomain"
+    )
+    assert fresh.sql("dev", "SELECT DISTINCT pass FROM users_field_data WHERE uid > 0") == (
+        UNUSABLE_PASSWORD
+    )
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM sessions") == 0
+    assert _count(fresh, "dev", f"SELECT COUNT(*) FROM contact_message WHERE mail LIKE "
+                  f"'%{PROD_DOMAIN}%' OR message LIKE '%{PROD_DOMAIN}%'") == 0  # fmt: skip
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM contact_message") == 40
+
+    # Skipped tables: structure, no rows; production keeps its own.
+    for table in SKIPPED:
+        assert _count(fresh, "dev", f"SELECT COUNT(*) FROM {table}") == 0, table
+        assert _count(fresh, "prod", f"SELECT COUNT(*) FROM {table}") > 0, table
+    assert _count(fresh, "prod", "SELECT COUNT(*) FROM sessions") == prod_sessions
+
+    # The target's database was backed up first.
+    assert report.backup.startswith("/var/backups/triage/drupal-")
+    fresh.run("dev", "db", ["test", "-s", report.backup])
+
+    # Files: a copy of prod's (dev's own are gone), byte for byte.
+    assert report.files_copied and fresh.files("dev") == sorted(PROD_FILES)
+    digest = ["sh", "-c", f"cd {site_fixtures.FILES_PATH} && md5sum logo.png"]
+    assert fresh.run("dev", "web", digest) == fresh.run("prod", "web", digest)
+
+    # Code at prod's commit; the site answers with dev's data, without prod's passwords.
+    assert report.sha == fresh.head("prod") == fresh.head("dev")
+    assert [check.ok for check in report.smoke] == [True, True]
+    home = fresh.get("dev", "/")
+    assert f"Users: {prod_users}" in home.text and "Environment: dev" in home.text
+    with httpx.Client(base_url=fresh.site.env("dev").url, timeout=10) as http:
+        login = http.post("/user/login", data={"name": "jane.miller", "pass": "Editor#Jane7"})
+    assert login.status_code == 403
+    assert not state(fresh.engines, fresh.site, "dev").unsafe
+
+
+def test_skip_files_and_a_ref(fresh: World) -> None:
+    report = clone_prod(fresh.site, "dev", ListReporter(), fresh.engines, ref=BRANCH_OK,
+                        skip_files=True)  # fmt: skip
+    assert "files" not in [step.name for step in report.steps] and not report.files_copied
+    assert fresh.files("dev") == ["dev-only.txt"]
+    assert report.sha == fresh.sha(BRANCH_OK) == fresh.head("dev")
+    assert fresh.get("dev", "/version.txt").text.strip() == "2"
+
+
+def test_cloning_into_prod_is_refused(world: World) -> None:
+    reporter = ListReporter()
+    before = world.head("prod")
+    with pytest.raises(CloneIntoProd, match="^refusing to clone into prod of ") as caught:
+        clone_prod(world.site, "prod", reporter, world.engines)
+    assert isinstance(caught.value, ValueError)
+    assert reporter.steps == [] and reporter.lines == []
+    assert world.head("prod") == before
+    assert _count(world, "prod", "SELECT COUNT(*) FROM sessions") == 53
+
+
+def test_a_failed_sanitize_check_marks_the_env_unsafe(fresh: World) -> None:
+    leaky = fresh.site.model_copy(update={"sanitize_sql": [
+        CONTACT_SQL,
+        f"UPDATE users_field_data SET init = 'jane.miller@{PROD_DOMAIN}' WHERE uid = 2",
+    ]})  # fmt: skip
+    reporter = ListReporter()
+    with pytest.raises(UnsafeClone) as caught:
+        clone_prod(leaky, "dev", reporter, fresh.engines)
+    message = str(caught.value)
+    assert "users_field_data.init (1 rows)" in message and "marked unsafe" in message
+    report = caught.value.report
+    assert report is not None and report.unsafe
+    assert [(step.name, step.ok) for step in report.steps][-2:] == [
+        ("sanitize", True), ("verify", False)
+    ]  # fmt: skip
+    assert state(fresh.engines, leaky, "dev").unsafe
+    assert "users_field_data.init" in fresh.run("dev", "web", ["cat", UNSAFE_MARKER])
+
+    # A good clone afterwards makes it safe again.
+    clone_prod(fresh.site, "dev", ListReporter(), fresh.engines, skip_files=True)
+    assert not state(fresh.engines, fresh.site, "dev").unsafe
+
+
+def test_a_dry_run_prints_the_commands_and_changes_nothing(fresh: World) -> None:
+    backups = ["sh", "-c", "ls /var/backups/triage 2>/dev/null || true"]
+    before = fresh.run("dev", "db", backups)
+    reporter = ListReporter(dry_run=True)
+    report = clone_prod(fresh.site, "dev", reporter, fresh.engines)
+    text = "\n".join(reporter.lines)
+    assert "mysqldump" in text and "--single-transaction" in text
+    assert "--ignore-table=drupal.watchdog" in text and "| docker exec -i" in text
+    assert "UPDATE users_field_data SET mail" in text and "docker cp " in text
+    assert "drush deploy" in text and "GET http://127.0.0.1:" in text
+    assert report.backup and report.dry_run
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM users_field_data WHERE uid > 0") == 5
+    assert fresh.files("dev") == ["dev-only.txt"]
+    assert fresh.run("dev", "db", backups) == before
+    assert not state(fresh.engines, fresh.site, "dev").unsafe
+
+
+def test_an_env_pointing_at_prod_containers_is_refused(world: World) -> None:
+    confused = world.site.model_copy(deep=True)
+    confused.envs["dev"].db_container = world.site.env("prod").db_container
+    with pytest.raises(CloneFailed, match="uses the production container") as caught:
+        clone_prod(confused, "dev", ListReporter(), world.engines)
+    assert caught.value.report is not None
+    assert [(step.name, step.ok) for step in caught.value.report.steps] == [("preflight", False)]
+    assert _count(world, "prod", "SELECT COUNT(*) FROM sessions") == 53
