@@ -283,10 +283,13 @@ def _build_test(context: ActionContext, ticket: Ticket, site: Site) -> Built:
     def operation(reporter: Reporter) -> str:
         tools = context.tools
         git = tools.git(site, reporter)
+        # QA tests what was pushed, not what this machine's checkout last saw.
+        git.ensure_checkout()
+        pushed = f"origin/{branch}"
         with tools.docker() as engines:
             tools.clone_prod(site, TEST, reporter, engines)
             tools.deploy(
-                site, branch, TEST, reporter, engines, git,
+                site, pushed, TEST, reporter, engines, git,
                 confirm=None, ticket_column=column, branch=branch,
             )  # fmt: skip
         url = site.envs[TEST].url or "(no URL set for test)"
@@ -336,7 +339,8 @@ def _deploy_prod(context: ActionContext, ticket: Ticket, site: Site) -> Built:
                 site, merged or branch, PROD, reporter, engines, checks,
                 confirm=confirm, ticket_column=column, branch=branch,
             )  # fmt: skip
-        tag = f"deploy-{context.runner.clock():%Y%m%d-%H%M%S}"
+        # The key makes the name unique even for two deploys in the same second.
+        tag = f"deploy-{ticket.key}-{context.runner.clock():%Y%m%d-%H%M%S}"
         git.tag(tag, merged or site.main_branch, f"{ticket.key}: {branch} deployed to prod")
         if reporter.dry_run:
             return f"dry run: would merge {branch}, deploy it to prod of {site.id}, tag {tag}"

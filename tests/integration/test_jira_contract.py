@@ -294,7 +294,7 @@ DRIFTS = [
         lambda b: b["changelog"]["histories"][0]["items"][0].update(field=7),
     ),
     (
-        "/issue/SUP-1/comment",
+        "/issue/SUP-2/comment",  # an issue with comments
         "/issue/{issueIdOrKey}/comment",
         lambda b: b["comments"][0]["author"].update(accountId=5),
     ),

@@ -296,7 +296,7 @@ def test_build_test_site_records_the_pass_and_comments_the_url(
     assert job.state is JobState.SUCCEEDED, job.error
     assert fakes.calls == [
         ("clone", "acme", "test", None),
-        ("deploy", "acme", "SUP-8-x", "test", None, "QA"),
+        ("deploy", "acme", "origin/SUP-8-x", "test", None, "QA"),
     ]
     assert board.ticket("SUP-8").test_site_passed
     assert board.check("SUP-8", BoardColumn.PO_REVIEW).allowed
@@ -306,7 +306,7 @@ def test_build_test_site_records_the_pass_and_comments_the_url(
     job_id = job.id or 0
     assert [s.name for s in runner.steps(job_id)] == [
         "clone prod into test",
-        "deploy SUP-8-x to test",
+        "deploy origin/SUP-8-x to test",
     ]
     assert "importing" in [entry.line for entry in runner.log(job_id)]
 
