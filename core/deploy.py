@@ -30,10 +30,10 @@ from typing import Protocol
 import docker.errors
 import requests
 
-from core.clone import SiteEnv, StepResult, reason, refuse_prod_containers, timed_step
 from core.environments import Engines
 from core.errors import TriageError
 from core.reporting import Reporter
+from core.site_env import SiteEnv, StepResult, reason, refuse_prod_containers, timed_step
 from core.sites import PROD, Site
 from core.smoke import SmokeResult, check_site
 from storage.models import BoardColumn

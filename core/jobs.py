@@ -8,71 +8,39 @@ says how. A job is never left `running` by a process that died: every start (a n
 Cancelling is cooperative: the operation stops at its next `check_cancelled()`, which the
 site operations call before each step they may skip.
 A cancel may come from another process (`triage job ID --cancel`) through the job's row.
+A running job writes through `core.job_reporter`; `core.job_owner` tells a dead job's process.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import queue
-import socket
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.errors import NotFound, TriageError
+from core.job_owner import HOST as HOST
+from core.job_owner import LIVE_RUNNERS, owner_alive
+from core.job_owner import process_start as process_start
+from core.job_reporter import JOB, JOB_STEP, LogWriter
+from core.job_reporter import JobReporter as JobReporter
 from core.reporting import Cancelled, Reporter
 from storage.db import session_scope
-from storage.models import AuditEntry, Job, JobLog, JobState, JobStep, table_of, utcnow
+from storage.models import AuditEntry, Job, JobLog, JobState, JobStep, utcnow
 
 Clock = Callable[[], datetime]
 Operation = Callable[[Reporter], str]
 """What a job runs: reports through the reporter, returns its one-line summary."""
 
-LOG_LINGER_S = 0.1
-"""How long the log writer waits for more lines to write them together (well under 1 s)."""
-LOG_BATCH = 500
-CANCEL_POLL_S = 0.5
-"""How often a running job looks for a cancel sent by another process."""
-
 OPEN_STATES = (JobState.QUEUED, JobState.RUNNING)
-JOB = table_of(Job)
-JOB_LOG = table_of(JobLog)
-JOB_STEP = table_of(JobStep)
-HOST = socket.gethostname()
-
-_logger = logging.getLogger(__name__)
-#: Runners of this process still open; a job of this process whose runner is not here is dead.
-_LIVE_RUNNERS: set[str] = set()
-
-
-def process_start(pid: int) -> str | None:
-    """A mark of when process `pid` started ("" where unknown), or None if it is not alive."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return fields[19]  # starttime, in clock ticks since boot
-    except FileNotFoundError:
-        return None
-    except (OSError, IndexError):
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return ""
-    return ""
 
 
 class JobRunner:
@@ -96,8 +64,8 @@ class JobRunner:
         self._lock = threading.Lock()
         self._cancels: dict[int, threading.Event] = {}
         self._futures: dict[int, Future[None]] = {}
-        self._writer = _LogWriter(engine)
-        _LIVE_RUNNERS.add(self._token)
+        self._writer = LogWriter(engine)
+        LIVE_RUNNERS.add(self._token)
         if recover:
             self.recover()
 
@@ -218,7 +186,7 @@ class JobRunner:
         """Mark `interrupted` the open jobs whose process is gone; their ids."""
         with Session(self.engine) as session:
             open_jobs = list(session.exec(select(Job).where(col(Job.state).in_(OPEN_STATES))))
-        gone = [job for job in open_jobs if not _owner_alive(job)]
+        gone = [job for job in open_jobs if not owner_alive(job)]
         for job in gone:
             assert job.id is not None
             error = (
@@ -246,7 +214,7 @@ class JobRunner:
                 pass
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._writer.close(max(0.1, deadline - time.monotonic()))
-        _LIVE_RUNNERS.discard(self._token)
+        LIVE_RUNNERS.discard(self._token)
 
     def _run(self, job_id: int, dry_run: bool, operation: Operation) -> None:
         with self._lock:
@@ -331,152 +299,8 @@ class JobRunner:
             self._cancels.pop(job_id, None)
 
 
-class JobReporter:
-    """A `Reporter` that writes a job's steps and log lines to its record as they happen."""
-
-    def __init__(
-        self,
-        runner: JobRunner,
-        job_id: int,
-        dry_run: bool,
-        cancel: threading.Event,
-        writer: _LogWriter,
-    ) -> None:
-        self.dry_run = dry_run
-        self._runner = runner
-        self._job_id = job_id
-        self._cancel = cancel
-        self._writer = writer
-        self._stack: list[str] = []
-        self._position = 0
-        self._next_poll = time.monotonic() + CANCEL_POLL_S
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        """Record a running step, then how it ended and how long it took.
-
-        It does not check for a cancel: the operation does, before the steps it may skip
-        (a rollback's steps must run whatever happens).
-        """
-        self._position += 1
-        engine, clock = self._runner.engine, self._runner.clock
-        with engine.begin() as connection:
-            step_id = connection.execute(
-                sa.insert(JOB_STEP).values(
-                    job_id=self._job_id,
-                    position=self._position,
-                    name=name[:255],
-                    state=JobState.RUNNING,
-                    started=clock(),
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
-        self._stack.append(name)
-        self.log(f"==> {name}")
-        state = JobState.FAILED
-        started = time.perf_counter()
-        try:
-            yield
-            state = JobState.SUCCEEDED
-        except Cancelled:
-            state = JobState.CANCELLED
-            raise
-        finally:
-            self._stack.pop()
-            duration = int((time.perf_counter() - started) * 1000)
-            with engine.begin() as connection:
-                connection.execute(
-                    sa.update(JOB_STEP)
-                    .where(JOB_STEP.c.id == step_id)
-                    .values(state=state, finished=clock(), duration_ms=duration)
-                )
-
-    def log(self, line: str) -> None:
-        """Queue the line (or lines) for the job's record; written within a second."""
-        at = self._runner.clock()
-        step = self._stack[-1][:255] if self._stack else None
-        for part in line.rstrip("\n").splitlines() or [""]:
-            self._writer.put({"job_id": self._job_id, "at": at, "step": step, "line": part})
-
-    def check_cancelled(self) -> None:
-        """Raise Cancelled if a cancel came, from this process or through the job's row."""
-        if not self._cancel.is_set() and time.monotonic() >= self._next_poll:
-            self._next_poll = time.monotonic() + CANCEL_POLL_S
-            with self._runner.engine.connect() as connection:
-                requested = connection.execute(
-                    sa.select(JOB.c.cancel_requested).where(JOB.c.id == self._job_id)
-                ).scalar()
-            if requested:
-                self._cancel.set()
-        if self._cancel.is_set():
-            raise Cancelled("the job was cancelled")
-
-
-class _LogWriter:
-    """One thread that writes queued log lines in batches, so lines cost little."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._queue: queue.SimpleQueue[dict[str, Any] | threading.Event | None] = (
-            queue.SimpleQueue()
-        )
-        self._thread = threading.Thread(target=self._loop, name="triage-job-log", daemon=True)
-        self._thread.start()
-
-    def put(self, row: dict[str, Any]) -> None:
-        self._queue.put(row)
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every line queued so far is written (or `timeout` passes)."""
-        written = threading.Event()
-        self._queue.put(written)
-        return written.wait(timeout)
-
-    def close(self, timeout: float) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            deadline = time.monotonic() + LOG_LINGER_S
-            while len(batch) < LOG_BATCH and isinstance(batch[-1], dict):
-                left = deadline - time.monotonic()
-                try:
-                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                batch.append(item)
-            rows = [item for item in batch if isinstance(item, dict)]
-            if rows:
-                try:
-                    with self._engine.begin() as connection:
-                        connection.execute(sa.insert(JOB_LOG), rows)
-                except Exception:  # a lost log line must not kill the job
-                    _logger.exception("could not write %d job log lines", len(rows))
-            for item in batch:
-                if isinstance(item, threading.Event):
-                    item.set()
-            if batch[-1] is None:
-                return
-
-
 def _get(session: Session, job_id: int) -> Job:
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"there is no job {job_id}: see `triage jobs` for their ids")
     return job
-
-
-def _owner_alive(job: Job) -> bool:
-    """Whether the process that runs `job` still does; another machine's is taken as alive."""
-    if job.host and job.host != HOST:
-        return True  # its own machine's next start judges it
-    if job.pid is None:
-        return False
-    start, _, token = job.process.partition(":")
-    current = process_start(job.pid)
-    if current is None or (start and current and start != current):
-        return False
-    if job.pid == os.getpid():
-        return token in _LIVE_RUNNERS
-    return True
