@@ -281,15 +281,18 @@ class Pusher:
 def resolve_conflict(
     engine: Engine, entry_id: int, how: Resolution, statuses: StatusMapper | None = None
 ) -> OutboxEntry:
-    """Settle a conflicted change: move anyway, drop it, or take Jira's state.
+    """Settle a conflicted (or failed) change: try again, drop it, or take Jira's state.
 
     `statuses` maps Jira's status to a column for accept-remote: pass the config's
     (`StatusMapper(settings.jira.status_map)`); without it only column-named statuses map.
     """
     with Session(engine) as session:
         entry = session.get(OutboxEntry, entry_id)
-        if entry is None or entry.state is not OutboxState.CONFLICT:
-            raise NotFound(f"change {entry_id} is not in conflict: see `triage ls` for conflicts")
+        settled = (OutboxState.CONFLICT, OutboxState.FAILED)
+        if entry is None or entry.state not in settled:
+            raise NotFound(
+                f"change {entry_id} is not in conflict or failed: see `triage ls` for them"
+            )
         if how is Resolution.RETRY:
             entry.payload = {**entry.payload, "force": True}
             entry.state = OutboxState.PENDING

@@ -316,3 +316,18 @@ def test_an_unreachable_jira_leaves_changes_pending_with_backoff(
     ]
     assert comment_bodies(sandbox, first).count("the client changed their mind") == 1
     assert comment_bodies(sandbox, second).count("waiting for the client's logo") == 1
+
+
+def test_a_failed_change_can_be_dropped_or_tried_again(
+    board: Board, sandbox: JiraSandbox, tracker: JiraTracker
+) -> None:
+    key = keys_in(board, BoardColumn.PO_REVIEW, 1)[0]
+    board.move(key, BoardColumn.READY_TO_DEPLOY)
+    sandbox.delete(key)  # gone from Jira: the push cannot apply it
+    result = pusher(board, tracker).run()
+    assert result.failed == 1
+    [entry] = entries(board.engine, key)
+    assert entry.state is OutboxState.FAILED and "no longer exists" in (entry.last_error or "")
+    dropped = board.resolve(entry.id or 0, Resolution.DISCARD)
+    assert dropped.state is OutboxState.DISCARDED
+    assert pusher(board, tracker).run().failed == 0
