@@ -56,7 +56,7 @@ def agency_of(tickets: int) -> tuple[Agency, datetime]:
 
 def tracker_for(sandbox: JiraSandbox, flavour: str) -> JiraTracker:
     credentials = Credentials(sandbox.url, sandbox.token, CLIENT_USER[flavour])
-    return JiraTracker(credentials, flavour)  # type: ignore[arg-type]
+    return JiraTracker(credentials, "cloud" if flavour == "cloud" else "dc")
 
 
 def full_sync(sandbox: JiraSandbox, flavour: str, folder: Path) -> tuple[float, SyncResult, Sync]:
