@@ -95,6 +95,11 @@ class JobsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Label(Text("Jobs", style="bold"), id="jobs-title")
+        yield Static(
+            "No jobs yet: press x on a ticket to open its branch, clone prod or deploy.",
+            id="jobs-empty",
+            classes="dialog-help",
+        )
         with VerticalScroll():
             yield DataTable(id="jobs-table", cursor_type="row")
         yield Footer()
@@ -125,6 +130,7 @@ class JobsScreen(Screen[None]):
                 took,
                 key=str(job.id),
             )
+        self.query_one("#jobs-empty", Static).display = table.row_count == 0
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
 
