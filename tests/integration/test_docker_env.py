@@ -6,16 +6,15 @@ when CI is set. The first run builds the images (a few minutes); later runs reus
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import NoReturn
 
 import docker
 import docker.errors
 import httpx
 import pytest
+import site_fixtures
 from docker.models.containers import Container
 from docker.models.networks import Network
 from dockerd import (
@@ -25,8 +24,6 @@ from dockerd import (
     MARIADB_IMAGE,
     PHP_SITE_IMAGE,
     SCHEMA_SQL,
-    DockerUnavailable,
-    ensure_docker,
     ensure_images,
     host_port,
     load_sql,
@@ -43,30 +40,9 @@ ROOT_PASSWORD = "r00t-pw"
 SITE_NAME = "Acme Corporation"
 
 
-def _unavailable(error: DockerUnavailable) -> NoReturn:
-    if os.environ.get("CI"):
-        pytest.fail(str(error))
-    pytest.skip(str(error))
-
-
-@pytest.fixture(scope="module")
-def docker_client() -> Iterator[docker.DockerClient]:
-    try:
-        client = ensure_docker()
-    except DockerUnavailable as error:
-        _unavailable(error)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-@pytest.fixture(scope="module")
-def images(docker_client: docker.DockerClient) -> dict[str, str]:
-    try:
-        return ensure_images(docker_client)
-    except DockerUnavailable as error:
-        _unavailable(error)
+# The engine and the images, shared with the other Docker tests.
+docker_client = site_fixtures.docker_client
+images = site_fixtures.images
 
 
 @dataclass
