@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.board import Board, MoveRefused
+from core.deploy_rules import DeployRequest
 from core.errors import TriageError
 from core.git import BranchStatus, Git, branch_name
 from core.jobs import JobRunner, Operation
+from core.release import ReleaseSteps, release
 from core.reporting import Reporter
 from core.sites import PROD, Inventory, Site
 from storage import outbox
@@ -66,6 +68,7 @@ class GitOps(Protocol):
     def is_clean(self) -> bool: ...
     def is_merged(self, branch: str) -> bool: ...
     def merge_to_main(self, branch: str, key: str) -> str: ...
+    def check_mergeable(self, branch: str) -> None: ...
     def tag(self, name: str, ref: str = "HEAD", message: str = "") -> None: ...
 
 
@@ -92,10 +95,16 @@ def _real_clone(*args: Any, **kwargs: Any) -> Any:
     return clone_prod(*args, **kwargs)
 
 
-def _real_deploy(*args: Any, **kwargs: Any) -> Any:
+def _real_deploy(*args: Any) -> Any:
     from core.deploy import deploy
 
-    return deploy(*args, **kwargs)
+    return deploy(*args)
+
+
+def _real_check_release(*args: Any) -> Any:
+    from core.deploy import check_release
+
+    return check_release(*args)
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,9 @@ class SiteTools:
     clone_prod: Callable[..., Any] = _real_clone
     """`core.clone.clone_prod(site, target, reporter, engines, *, ref, skip_files)`."""
     deploy: Callable[..., Any] = _real_deploy
-    """`core.deploy.deploy(site, ref, env, reporter, engines, git, *, confirm, …)`."""
+    """`core.deploy.deploy(request, reporter, engines, git)`."""
+    check_release: Callable[..., Any] = _real_check_release
+    """`core.deploy.check_release(request, reporter, engines, git)`."""
 
     @contextmanager
     def docker(self) -> Iterator[EngineSet]:
@@ -288,10 +299,8 @@ def _build_test(context: ActionContext, ticket: Ticket, site: Site) -> Built:
         pushed = f"origin/{branch}"
         with tools.docker() as engines:
             tools.clone_prod(site, TEST, reporter, engines)
-            tools.deploy(
-                site, pushed, TEST, reporter, engines, git,
-                confirm=None, ticket_column=column, branch=branch,
-            )  # fmt: skip
+            request = DeployRequest(site, pushed, TEST, ticket_column=column, branch=branch)
+            tools.deploy(request, reporter, engines, git)
         url = site.envs[TEST].url or "(no URL set for test)"
         if reporter.dry_run:
             return f"dry run: would build the test site {url} from {branch}"
@@ -304,51 +313,32 @@ def _build_test(context: ActionContext, ticket: Ticket, site: Site) -> Built:
     return TEST, branch, operation
 
 
-@dataclass
-class _MergedFirst:
-    """The checkout as a dry run's deploy preflight should see it: the branch merged."""
-
-    git: GitOps
-    branch: str
-
-    def resolve(self, ref: str) -> str:
-        return self.git.resolve(ref)
-
-    def is_clean(self) -> bool:
-        return self.git.is_clean()
-
-    def is_merged(self, branch: str) -> bool:
-        return branch == self.branch or self.git.is_merged(branch)
-
-
 def _deploy_prod(context: ActionContext, ticket: Ticket, site: Site) -> Built:
     branch = ticket.branch or ""
-    column = ticket.column.value if ticket.column else None
-    confirm = context.confirm
+    request = DeployRequest(
+        site,
+        branch,
+        PROD,
+        confirm=context.confirm,
+        ticket_column=ticket.column.value if ticket.column else None,
+        branch=branch,
+    )
 
     def operation(reporter: Reporter) -> str:
         tools = context.tools
         git = tools.git(site, reporter)
-        git.ensure_checkout()
-        # Production runs main: the branch is merged (and pushed) first, then main deployed.
-        reporter.check_cancelled()
-        merged = git.merge_to_main(branch, ticket.key)
-        checks: GitOps | _MergedFirst = _MergedFirst(git, branch) if reporter.dry_run else git
+        steps = ReleaseSteps(check=tools.check_release, deploy=tools.deploy)
         with tools.docker() as engines:
-            tools.deploy(
-                site, merged or branch, PROD, reporter, engines, checks,
-                confirm=confirm, ticket_column=column, branch=branch,
-            )  # fmt: skip
-        # The key makes the name unique even for two deploys in the same second.
-        tag = f"deploy-{ticket.key}-{context.runner.clock():%Y%m%d-%H%M%S}"
-        git.tag(tag, merged or site.main_branch, f"{ticket.key}: {branch} deployed to prod")
+            done = release(
+                request, ticket.key, reporter, git, engines, steps, context.runner.clock()
+            )
         if reporter.dry_run:
-            return f"dry run: would merge {branch}, deploy it to prod of {site.id}, tag {tag}"
+            return f"dry run: would merge {branch}, deploy it to prod of {site.id}, tag {done.tag}"
         outbox.record_facts(context.board.engine, ticket.key, prod_deploy_passed=True)
         summary = (
             f"Deployed {branch} to production of {site.id} "
             f"({site.envs[PROD].url or 'no URL set'}): merged into {site.main_branch} "
-            f"as {merged[:10]}, tagged {tag}."
+            f"as {done.merged[:10]}, tagged {done.tag}."
         )
         try:
             context.board.move(ticket.key, BoardColumn.DONE, comment=summary)

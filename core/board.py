@@ -168,6 +168,7 @@ class Board:
         """Move a ticket, durably; MoveRefused when blocked (without override) or uncommented."""
         key = key.upper()
         check = self.check(key, target)
+        override_reason = (override_reason or "").strip() or None
         if not check.allowed and not (check.overridable and override_reason):
             raise MoveRefused(check, check.blocked or "the move is not allowed")
         if check.needs_comment and not (comment and comment.strip()):

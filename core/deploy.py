@@ -13,56 +13,34 @@ Any failure after the backup is rolled back: the database restored from the back
 back at the commit it was at, maintenance off; the rollback's steps are in the report. In a
 dry run every command (docker exec lines, SQL, git) is printed and nothing is changed.
 
-Exceptions::
-
-    TriageError (core.errors)
-    └── DeployError         `report` lists the steps that ran
-        ├── DeployRefused   the preflight said no, or the backup failed: nothing was changed
-        └── DeployFailed    a step failed; the message says whether the rollback worked
+The request, the production rules and the exceptions live in core.deploy_rules (no Docker).
+`check_release` runs the production rules and the engine checks that need no merge yet; a
+release to production (core.release) runs it before it merges anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import docker.errors
 import requests
 
+from core.deploy_rules import (
+    DeployError,
+    DeployFailed,
+    DeployRefused,
+    DeployRequest,
+    GitChecks,
+    check_rules,
+)
 from core.environments import Engines
 from core.errors import TriageError
 from core.reporting import Reporter
 from core.site_env import SiteEnv, StepResult, reason, refuse_prod_containers, timed_step
-from core.sites import PROD, Site
 from core.smoke import SmokeResult, check_site
-from storage.models import BoardColumn
 
 _FAILURES = (TriageError, docker.errors.DockerException, requests.RequestException, OSError)
-
-
-class GitChecks(Protocol):
-    """What a deploy asks of the site's local checkout (core.git.Git has it)."""
-
-    def resolve(self, ref: str) -> str: ...
-
-    def is_clean(self) -> bool: ...
-
-    def is_merged(self, branch: str) -> bool: ...
-
-
-class DeployError(TriageError):
-    """A deploy did not complete; `report` lists the steps that ran."""
-
-    report: DeployReport | None = None
-
-
-class DeployRefused(DeployError):
-    """The preflight refused the deploy, or the backup failed; nothing was changed."""
-
-
-class DeployFailed(DeployError):
-    """A step of the deploy failed after the backup; the deploy was rolled back."""
 
 
 @dataclass
@@ -83,33 +61,14 @@ class DeployReport:
 
 
 def deploy(
-    site: Site,
-    ref: str,
-    env: str,
-    reporter: Reporter,
-    engines: Engines,
-    git: GitChecks,
-    *,
-    confirm: str | None = None,
-    ticket_column: str | None = None,
-    branch: str | None = None,
+    request: DeployRequest, reporter: Reporter, engines: Engines, git: GitChecks
 ) -> DeployReport:
-    """Put `ref` on env `env` of `site`, safely: preflight, backup, and a rollback on failure."""
+    """Put the request's ref on its env, safely: preflight, backup, and a rollback on failure."""
+    site, ref, env = request.site, request.ref, request.env
     report = DeployReport(site.id, env, ref, dry_run=reporter.dry_run)
     try:
         with timed_step(reporter, report.steps, "preflight"):
-            target = _preflight(
-                site,
-                ref,
-                env,
-                reporter,
-                engines,
-                git,
-                report,
-                confirm=confirm,
-                ticket_column=ticket_column,
-                branch=branch,
-            )
+            target = _preflight(request, reporter, engines, git, report)
         with timed_step(reporter, report.steps, "backup"):
             report.backup = target.backup()
     except _FAILURES as error:
@@ -141,59 +100,43 @@ def deploy(
     return report
 
 
-def _refuse(report: DeployReport, message: str) -> DeployRefused:
-    refused = DeployRefused(message)
-    refused.report = report
-    return refused
+def check_release(
+    request: DeployRequest, reporter: Reporter, engines: Engines, git: GitChecks
+) -> None:
+    """Every check of a production deploy that can run before the branch is merged.
+
+    The release runs this first, so that a refusal (wrong column, no confirm, engine down,
+    containers missing) comes before the merge and changes nothing.
+    """
+    report = DeployReport(request.site.id, request.env, request.ref, dry_run=reporter.dry_run)
+    try:
+        _checked(report, request, git, merged=False)
+        target = SiteEnv(engines, request.site, request.env, reporter)
+        target.head()
+        target.sql("SELECT 1", read_only=True)
+    except _FAILURES as error:
+        if isinstance(error, DeployError):
+            raise
+        raise _refuse(
+            report,
+            f"the deploy of {request.ref} to {request.env} of {request.site.id} "
+            f"changed nothing: {error}",
+        ) from error
 
 
 def _preflight(
-    site: Site,
-    ref: str,
-    env: str,
+    request: DeployRequest,
     reporter: Reporter,
     engines: Engines,
     git: GitChecks,
     report: DeployReport,
-    *,
-    confirm: str | None,
-    ticket_column: str | None,
-    branch: str | None,
 ) -> SiteEnv:
     """Check everything a deploy needs, change nothing; the target environment."""
-    refuse_prod_containers(site, env)
-    if env == PROD:
-        try:
-            column: BoardColumn | None = BoardColumn.parse(ticket_column or "")
-        except ValueError:
-            column = None
-        if column is not BoardColumn.READY_TO_DEPLOY:
-            raise _refuse(
-                report,
-                f"the ticket is in {ticket_column or 'no column'}, not in Ready "
-                "To Deploy: move it there once the client accepted, then deploy",
-            )
-        merged = branch or ref
-        if not git.is_merged(merged):
-            raise _refuse(
-                report,
-                f"{merged} is not merged into {site.main_branch}: merge it "
-                "after review, then deploy to production",
-            )
-        if not git.is_clean():
-            raise _refuse(
-                report,
-                f"the local checkout of {site.id} has uncommitted changes: "
-                "commit or stash them, then deploy to production",
-            )
-        if confirm != site.id:
-            raise _refuse(
-                report,
-                f"a production deploy needs a confirmation: type the site id {site.id} to confirm",
-            )
+    _checked(report, request, git, merged=True)
+    ref = request.ref
     report.sha = git.resolve(ref)
     reporter.log(f"{ref} is {report.sha}")
-    target = SiteEnv(engines, site, env, reporter)
+    target = SiteEnv(engines, request.site, request.env, reporter)
     if not reporter.dry_run:
         target.fetch()
         if target.resolve(report.sha) != report.sha:
@@ -239,3 +182,19 @@ def _rolled_back(
     failure = DeployFailed(message)
     failure.report = report
     return failure
+
+
+def _refuse(report: DeployReport, message: str) -> DeployRefused:
+    refused = DeployRefused(message)
+    refused.report = report
+    return refused
+
+
+def _checked(report: DeployReport, request: DeployRequest, git: GitChecks, *, merged: bool) -> None:
+    """The production rules (core.deploy_rules), refusals carrying this deploy's report."""
+    refuse_prod_containers(request.site, request.env)
+    try:
+        check_rules(request, git, merged=merged)
+    except DeployRefused as refused:
+        refused.report = report
+        raise

@@ -238,6 +238,29 @@ class Git(GitRunner):
             self._git("switch", "--detach", self.resolve(ref), write=True)
         return self.resolve(ref) if self.reporter.dry_run else self.resolve("HEAD")
 
+    def check_mergeable(self, branch: str) -> None:
+        """Refuse (MergeConflict, DirtyCheckout, …) unless `merge_to_main` would go through.
+
+        Reads only: the merge is tried in memory (`git merge-tree`), nothing is written.
+        """
+        self._require_clean()
+        self._require_main()
+        source = self._branch_ref(branch, prefer_remote=True)
+        self._require_main_pushed()
+        if self._is_ancestor(source, self._origin_main):
+            return
+        args = ("merge-tree", "--write-tree", "--name-only", self._origin_main, source)
+        result = self._git(*args, check=False)
+        if result.code == 1:
+            # The first line is the tree; then the conflicted files, then the messages.
+            lines = result.out.split("\n\n", 1)[0].splitlines()[1:]
+            raise MergeConflict(
+                f"{branch} conflicts with {self.main} in {_files(lines)}: merge {self.main} "
+                "into the branch, resolve, push and deploy again (nothing was merged)"
+            )
+        if result.code != 0:
+            raise self._error(args, result, False, self.path)
+
     def merge_to_main(self, branch: str, key: str) -> str:
         """Merge the pushed branch into main with a merge commit and push main; its sha.
 

@@ -81,6 +81,12 @@ def check_move(ticket: TicketFacts, target: BoardColumn, actor: str) -> MoveChec
         return _review_guard(ticket, target, actor)
     if target is BoardColumn.PO_REVIEW and not ticket.test_site_passed:
         return _guard(target, "no test site built from its branch has passed its smoke checks")
+    if target is BoardColumn.READY_TO_DEPLOY and ticket.column is not BoardColumn.PO_REVIEW:
+        return _guard(
+            target,
+            "it comes from PO Review once the client accepted it in PO Review; "
+            "skipping review, QA and the client needs an override with a reason",
+        )
     if target is BoardColumn.DONE and not ticket.prod_deploy_passed:
         return _guard(target, "no production deploy of it has succeeded")
     return MoveCheck(target, needs_comment=needs_comment)

@@ -16,12 +16,12 @@ from sqlalchemy.engine import Engine
 from core.actions import ActionContext, run_action
 from core.board import Board
 from core.config import Settings
+from core.deploy_rules import DeployRequest
 from core.errors import TriageError
 from core.git import Git
 from core.jobs import JobRunner
 from core.reporting import ListReporter, Reporter
 from core.sites import PROD, Inventory, Site, load_inventory
-from storage import outbox
 from storage.db import open_cache
 from storage.models import Job, JobState
 from tui.cli_common import Subparsers
@@ -132,10 +132,10 @@ def run_clone(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_deploy(args: argparse.Namespace, settings: Settings) -> int:
-    """Deploy a ref to an environment as a job; prod needs --confirm SITE."""
+    """Deploy a ref to an environment as a job; prod goes through the ticket's release."""
     site, env = _site_env(settings, args.site, args.to)
-    if env == PROD and args.confirm != site.id:
-        raise TriageError(f"a deploy to prod needs a confirm: add --confirm {site.id}")
+    if env == PROD:
+        return _release(args, settings, site)
     engine = open_cache(settings.resolved_database_url())
     board = Board(engine, settings)
     key = column = branch = None
@@ -146,6 +146,7 @@ def run_deploy(args: argparse.Namespace, settings: Settings) -> int:
         key, branch = ticket.key, ticket.branch
         column = ticket.column.value if ticket.column else None
     _check_ref(site, args.ref)
+    request = DeployRequest(site, args.ref, env, ticket_column=column, branch=branch)
 
     def operation(reporter: Reporter) -> str:
         from core.deploy import deploy
@@ -153,21 +154,43 @@ def run_deploy(args: argparse.Namespace, settings: Settings) -> int:
 
         engines = Engines()
         try:
-            deploy(
-                site, args.ref, env, reporter, engines, Git(site, reporter),
-                confirm=args.confirm, ticket_column=column, branch=branch,
-            )  # fmt: skip
+            deploy(request, reporter, engines, Git(site, reporter))
         finally:
             engines.close()
         if reporter.dry_run:
             return f"dry run: would deploy {args.ref} to {env} of {site.id}"
-        if key and env == PROD:
-            outbox.record_facts(engine, key, prod_deploy_passed=True)
         return f"{args.ref} deployed to {env} of {site.id}"
 
     with _runner(engine, settings, board) as runner:
         job_id = runner.submit("deploy", site.id, env, key, args.ref, args.dry_run, operation)
         return follow(runner, job_id)
+
+
+def _release(args: argparse.Namespace, settings: Settings, site: Site) -> int:
+    """A production deploy: the ticket's "Deploy to prod" action, with the same rules."""
+    if not args.ticket:
+        raise TriageError(
+            f"a deploy to prod of {site.id} is the release of a ticket in Ready To Deploy: "
+            "add --ticket KEY"
+        )
+    if args.confirm != site.id:
+        raise TriageError(f"a deploy to prod needs a confirm: add --confirm {site.id}")
+    engine = open_cache(settings.resolved_database_url())
+    board = Board(engine, settings)
+    ticket = board.ticket(args.ticket)
+    if ticket.site != site.id:
+        raise TriageError(f"{ticket.key} belongs to site {ticket.site or 'none'}, not {site.id}")
+    if ticket.branch and ticket.branch != args.ref:
+        raise TriageError(
+            f"{ticket.key} is released from its branch {ticket.branch}, not {args.ref}: "
+            f"deploy {ticket.branch}"
+        )
+    inventory = load_inventory(settings.resolved_sites_file())
+    with _runner(engine, settings, board) as runner:
+        context = ActionContext(
+            ticket.key, board, runner, inventory, confirm=args.confirm, dry_run=args.dry_run
+        )
+        return follow(runner, run_action("deploy-prod", context))
 
 
 def run_jobs(args: argparse.Namespace, settings: Settings) -> int:

@@ -425,7 +425,11 @@ def test_a_failing_prod_deploy_is_rolled_back_and_the_ticket_stays(
     assert "failed at deploy commands" in error and "module acme_shop is missing" in error
     assert "was rolled back (database from /var/backups/triage/" in error
     assert f"code at {before['head'][:10]}, maintenance off)" in error
-    assert error.endswith("fix the cause, then deploy again")
+    # The merge stays on main, which the next deploy would ship: the job says how to undo it.
+    merge = _remote_sha(world, "refs/heads/main") or ""
+    assert f"main of {site} still holds the merge of {BRANCH_BROKEN} ({merge[:10]})" in error
+    assert f"git revert -m 1 {merge[:10]}" in error
+    assert error.endswith("fix the cause and deploy again")
     steps = [(s.name, s.state) for s in runner.steps(job.id)]
     assert ("deploy commands", JobState.FAILED) in steps
     assert "smoke" not in [name for name, _ in steps]

@@ -184,8 +184,12 @@ def test_sites_shows_an_unreachable_engine_per_environment(ws: Workspace) -> Non
         (("clone", "nope", "--to", "dev"), "no site 'nope'"),
         (("clone", "acme", "--to", "staging"), "has no environment 'staging'"),
         (("clone", "acme", "--to", "prod"), "cannot clone into prod"),
-        (("deploy", "acme", "main", "--to", "prod"), "--confirm acme"),
-        (("deploy", "acme", "main", "--to", "prod", "--confirm", "other"), "--confirm acme"),
+        (("deploy", "acme", "main", "--to", "prod"), "add --ticket KEY"),
+        (("deploy", "acme", "main", "--to", "prod", "--ticket", "SUP-1"), "--confirm acme"),
+        (
+            ("deploy", "acme", "main", "--to", "prod", "--ticket", "SUP-1", "--confirm", "other"),
+            "--confirm acme",
+        ),
         (("deploy", "nope", "main", "--to", "dev"), "no site 'nope'"),
         (("job", "42"), "no job 42"),
         (("jobs", "--limit", "0"), "positive whole number"),
@@ -287,3 +291,52 @@ def test_a_deploy_the_engine_refuses_changes_nothing_and_exits_1(ws: Workspace) 
     assert lines[-1].startswith("job 1 failed in ") and "changed nothing" in lines[-1]
     [row] = ws.triage("jobs").stdout.strip().splitlines()
     assert row.split()[:4] == ["1", "failed", "deploy", "acme/dev"] and row.endswith("(dry run)")
+
+
+def _remote_main(ws: Workspace) -> str:
+    out = subprocess.run(
+        ["git", "--git-dir", str(ws.remote), "rev-parse", "refs/heads/main"],
+        capture_output=True, text=True, check=True, timeout=TIMEOUT_S,
+    )  # fmt: skip
+    return out.stdout.strip()
+
+
+def test_a_prod_deploy_the_engine_refuses_merges_nothing(ws: Workspace) -> None:
+    """`triage deploy --to prod` is the ticket's release: every check before the merge."""
+    ws.make_remote()
+    seed = ws.root / "seed"
+    ws.git("switch", "-c", "SUP-2-news", cwd=seed)
+    (seed / "news.html").write_text("<h1>News</h1>\n", encoding="utf-8")
+    ws.git("add", "news.html", cwd=seed)
+    ws.git("commit", "-m", "SUP-2: news", cwd=seed)
+    ws.git("push", str(ws.remote), "SUP-2-news", cwd=seed)
+    engine = open_cache(ws.db_url)
+    with session_scope(engine) as session:
+        session.add(
+            Ticket(
+                key="SUP-2",
+                summary="News",
+                column=BoardColumn.READY_TO_DEPLOY,
+                site="acme",
+                branch="SUP-2-news",
+                branch_ahead=1,
+            )
+        )
+    engine.dispose()
+    main = _remote_main(ws)
+
+    other = ws.triage(
+        "deploy", "acme", "main", "--to", "prod", "--ticket", "SUP-2", "--confirm", "acme"
+    )
+    assert "released from its branch SUP-2-news, not main" in one_line_error(other)
+    result = ws.triage(
+        "deploy", "acme", "SUP-2-news", "--to", "prod", "--ticket", "SUP-2", "--confirm", "acme"
+    )
+
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("job 1 failed in ") and "changed nothing" in last
+    assert f"Docker at {DOWN} is not reachable" in last
+    assert _remote_main(ws) == main
+    [row] = ws.triage("jobs").stdout.strip().splitlines()
+    assert row.split()[:5] == ["1", "failed", "deploy-prod", "acme/prod", "SUP-2"]

@@ -6,7 +6,8 @@ import pytest
 import site_fixtures
 from site_fixtures import BRANCH_BROKEN, BRANCH_MERGED, BRANCH_OK, BROKEN_TITLE, World
 
-from core.deploy import DeployFailed, DeployRefused, deploy
+from core.deploy import deploy
+from core.deploy_rules import DeployFailed, DeployRefused, DeployRequest
 from core.git import Git
 from core.reporting import ListReporter
 
@@ -30,10 +31,9 @@ def _maintenance(world: World, env: str) -> bool:
 
 def test_a_good_deploy_to_dev_updates_the_code_and_passes_the_smoke_checks(fresh: World) -> None:
     reporter = ListReporter()
-    report = deploy(
-        fresh.site, BRANCH_OK, "dev", reporter, fresh.engines, Git(fresh.site, reporter),
-        confirm=None, ticket_column="In Progress", branch=BRANCH_OK,
-    )  # fmt: skip
+    request = DeployRequest(fresh.site, BRANCH_OK, "dev", ticket_column="In Progress",
+                            branch=BRANCH_OK)  # fmt: skip
+    report = deploy(request, reporter, fresh.engines, Git(fresh.site, reporter))
     assert [step.name for step in report.steps] == [*STEPS, "smoke"]
     assert all(step.ok and step.seconds > 0 for step in report.steps)
     assert report.sha == fresh.sha(BRANCH_OK) == fresh.head("dev")
@@ -51,10 +51,8 @@ def test_a_failing_deploy_is_rolled_back(fresh: World) -> None:
               " 0, 0, 1")  # fmt: skip
     reporter = ListReporter()
     with pytest.raises(DeployFailed) as caught:
-        deploy(
-            fresh.site, BRANCH_BROKEN, "dev", reporter, fresh.engines, Git(fresh.site, reporter),
-            confirm=None, ticket_column=None, branch=BRANCH_BROKEN,
-        )  # fmt: skip
+        request = DeployRequest(fresh.site, BRANCH_BROKEN, "dev", branch=BRANCH_BROKEN)
+        deploy(request, reporter, fresh.engines, Git(fresh.site, reporter))
     message = str(caught.value)
     assert "failed at deploy commands" in message and "module acme_shop is missing" in message
     assert "was rolled back" in message
@@ -92,11 +90,11 @@ def test_a_prod_deploy_is_refused_without_its_conditions(
     before = (world.head("prod"), world.sql("prod", TITLE), world.run("prod", "db", BACKUPS))
     reporter = ListReporter()
     with pytest.raises(DeployRefused, match=refusal) as caught:
-        deploy(
-            world.site, branch, "prod", reporter, world.engines, Git(world.site, reporter),
-            confirm=world.site.id if confirm == "SITE" else confirm, ticket_column=column,
-            branch=branch,
+        request = DeployRequest(
+            world.site, branch, "prod", ticket_column=column, branch=branch,
+            confirm=world.site.id if confirm == "SITE" else confirm,
         )  # fmt: skip
+        deploy(request, reporter, world.engines, Git(world.site, reporter))
     assert caught.value.report is not None
     assert [(step.name, step.ok) for step in caught.value.report.steps] == [("preflight", False)]
     after = (world.head("prod"), world.sql("prod", TITLE), world.run("prod", "db", BACKUPS))
@@ -111,9 +109,11 @@ def test_a_dirty_checkout_refuses_a_prod_deploy(world: World) -> None:
         reporter = ListReporter()
         with pytest.raises(DeployRefused, match="has uncommitted changes"):
             deploy(
-                world.site, BRANCH_MERGED, "prod", reporter, world.engines,
-                Git(world.site, reporter), confirm=world.site.id, ticket_column=READY,
-                branch=BRANCH_MERGED,
+                DeployRequest(
+                    world.site, BRANCH_MERGED, "prod",
+                    confirm=world.site.id, ticket_column=READY, branch=BRANCH_MERGED,
+                ),
+                reporter, world.engines, Git(world.site, reporter),
             )  # fmt: skip
     finally:
         version.write_text(original)
@@ -124,10 +124,10 @@ def test_a_dry_run_prints_every_command_and_changes_nothing(fresh: World) -> Non
     dev_before = (fresh.head("dev"), fresh.sql("dev", TITLE), fresh.run("dev", "db", BACKUPS))
     for env, ref, column in (("dev", BRANCH_BROKEN, None), ("prod", BRANCH_MERGED, READY)):
         reporter = ListReporter(dry_run=True)
-        report = deploy(
-            fresh.site, ref, env, reporter, fresh.engines, Git(fresh.site, reporter),
-            confirm=fresh.site.id, ticket_column=column, branch=ref,
-        )  # fmt: skip
+        request = DeployRequest(
+            fresh.site, ref, env, confirm=fresh.site.id, ticket_column=column, branch=ref
+        )
+        report = deploy(request, reporter, fresh.engines, Git(fresh.site, reporter))
         assert report.dry_run and [step.name for step in report.steps] == [*STEPS, "smoke"]
         text = "\n".join(reporter.lines)
         web, db = fresh.site.env(env).web_container, fresh.site.env(env).db_container

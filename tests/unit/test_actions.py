@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from core.actions import ActionContext, SiteTools, catalogue, run_action
 from core.board import Board
 from core.config import Settings
+from core.deploy_rules import DeployFailed, DeployRefused, DeployRequest, check_rules
 from core.errors import TriageError
 from core.git import BranchStatus, branch_name
 from core.jobs import JobRunner
@@ -66,6 +67,8 @@ class Fakes:
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     merged: set[str] = field(default_factory=set)
     fail_deploy: str | None = None
+    refuse_release: str | None = None
+    """What the engine check says before the merge (say, the engine is down)."""
 
     def tools(self) -> SiteTools:
         return SiteTools(
@@ -73,6 +76,7 @@ class Fakes:
             engines=FakeEngines,
             clone_prod=self.clone_prod,
             deploy=self.deploy,
+            check_release=self.check_release,
         )
 
     def clone_prod(
@@ -83,16 +87,22 @@ class Fakes:
         self.calls.append(("clone", site.id, target, kw.get("ref")))
         return "clone report"
 
-    def deploy(
-        self, site: Site, ref: str, env: str, reporter: Reporter, engines: Any, git: Any, **kw: Any
-    ) -> str:
-        if env == "prod" and not git.is_merged(kw["branch"]):  # as the real preflight
-            raise TriageError(f"{kw['branch']} is not merged into main")
+    def check_release(
+        self, request: DeployRequest, reporter: Reporter, engines: Any, git: Any
+    ) -> None:
+        self.calls.append(("check", request.site.id, request.branch, request.ticket_column))
+        check_rules(request, git, merged=False)  # the real rules, on the fake checkout
+        if self.refuse_release:
+            raise DeployRefused(self.refuse_release)
+
+    def deploy(self, request: DeployRequest, reporter: Reporter, engines: Any, git: Any) -> str:
+        site, ref, env = request.site, request.ref, request.env
+        check_rules(request, git, merged=True)  # as the real preflight
         with reporter.step(f"deploy {ref} to {env}"):
             reporter.log(f"$ drush deploy ({'dry run' if reporter.dry_run else 'run'})")
             if self.fail_deploy:
-                raise TriageError(self.fail_deploy)
-        self.calls.append(("deploy", site.id, ref, env, kw["confirm"], kw["ticket_column"]))
+                raise DeployFailed(self.fail_deploy)
+        self.calls.append(("deploy", site.id, ref, env, request.confirm, request.ticket_column))
         return "deploy report"
 
 
@@ -128,6 +138,9 @@ class FakeGit:
 
     def is_merged(self, branch: str) -> bool:
         return branch in self.fakes.merged
+
+    def check_mergeable(self, branch: str) -> None:
+        self.fakes.calls.append(("mergeable", branch))
 
     def merge_to_main(self, branch: str, key: str) -> str:
         self.fakes.calls.append(("merge", branch, key))
@@ -346,9 +359,13 @@ def test_deploy_to_prod_merges_tags_and_moves_the_ticket_to_done(
     ctx = context(board, runner, inventory, fakes, "SUP-9", confirm="acme")
     job = runner.wait(run_action("deploy-prod", ctx), WAIT_S)
     assert job.state is JobState.SUCCEEDED, job.error
-    assert fakes.calls[0] == ("merge", "SUP-9-x", "SUP-9")
-    assert fakes.calls[1] == ("deploy", "acme", MERGED, "prod", "acme", "Ready To Deploy")
-    assert fakes.calls[2][:2] == ("tag", MERGED)
+    assert fakes.calls[:3] == [
+        ("check", "acme", "SUP-9-x", "Ready To Deploy"),
+        ("mergeable", "SUP-9-x"),
+        ("merge", "SUP-9-x", "SUP-9"),
+    ]
+    assert fakes.calls[3] == ("deploy", "acme", MERGED, "prod", "acme", "Ready To Deploy")
+    assert fakes.calls[4][:2] == ("tag", MERGED)
     ticket = board.ticket("SUP-9")
     assert ticket.prod_deploy_passed and ticket.column is BoardColumn.DONE
     with Session(engine) as session:
@@ -365,8 +382,12 @@ def test_a_failed_prod_deploy_leaves_the_ticket_where_it_was(
     fakes = Fakes(fail_deploy="the deploy failed at smoke and was rolled back: fix the cause")
     ctx = context(board, runner, inventory, fakes, "SUP-9", confirm="acme")
     job = runner.wait(run_action("deploy-prod", ctx), WAIT_S)
-    assert job.state is JobState.FAILED and job.error == fakes.fail_deploy
-    assert [call[0] for call in fakes.calls] == ["merge"]
+    assert job.state is JobState.FAILED and job.error is not None
+    assert job.error.startswith(fakes.fail_deploy)
+    # The merge stays on main: the job says so, and how to take it back.
+    assert f"main of acme still holds the merge of SUP-9-x ({MERGED[:10]})" in job.error
+    assert f"git revert -m 1 {MERGED[:10]}" in job.error
+    assert [call[0] for call in fakes.calls] == ["check", "mergeable", "merge"]
     ticket = board.ticket("SUP-9")
     assert not ticket.prod_deploy_passed and ticket.column is BoardColumn.READY_TO_DEPLOY
     with Session(engine) as session:
@@ -382,12 +403,26 @@ def test_a_dry_run_deploy_changes_nothing(
     job = runner.wait(run_action("deploy-prod", ctx), WAIT_S)
     assert job.state is JobState.SUCCEEDED and job.dry_run
     assert "$ drush deploy (dry run)" in [entry.line for entry in runner.log(job.id or 0)]
-    assert [call[0] for call in fakes.calls] == ["merge", "deploy", "tag"]
-    assert fakes.calls[1][2] == "SUP-9-x" and fakes.merged == set()
+    assert [call[0] for call in fakes.calls] == ["check", "mergeable", "merge", "deploy", "tag"]
+    assert fakes.calls[3][2] == "SUP-9-x" and fakes.merged == set()
     ticket = board.ticket("SUP-9")
     assert not ticket.prod_deploy_passed and ticket.column is BoardColumn.READY_TO_DEPLOY
     with Session(engine) as session:
         assert list(session.exec(select(OutboxEntry))) == []
+
+
+def test_a_refused_prod_deploy_merges_nothing(
+    engine: Engine, board: Board, runner: JobRunner, inventory: Inventory, ticket_row: TicketRow
+) -> None:
+    add_ticket(engine, ticket_row, "SUP-9", BoardColumn.READY_TO_DEPLOY, branch="SUP-9-x")
+    fakes = Fakes(refuse_release="the Docker engine of prod does not answer: start it")
+    ctx = context(board, runner, inventory, fakes, "SUP-9", confirm="acme")
+    job = runner.wait(run_action("deploy-prod", ctx), WAIT_S)
+    assert job.state is JobState.FAILED and job.error == fakes.refuse_release
+    assert [call[0] for call in fakes.calls] == ["check"]
+    assert fakes.merged == set()
+    ticket = board.ticket("SUP-9")
+    assert not ticket.prod_deploy_passed and ticket.column is BoardColumn.READY_TO_DEPLOY
 
 
 def test_show_diff_logs_the_diff(

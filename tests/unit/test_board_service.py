@@ -300,6 +300,22 @@ def test_an_override_reason_on_an_allowed_move_is_no_override(board: Board, cach
     assert board.detail("SUP-1").history[-1].override is False
 
 
+@pytest.mark.parametrize("reason", ["", "   ", "\n\t"])
+def test_ready_to_deploy_from_to_do_needs_an_override_with_a_reason(
+    board: Board, cache: Engine, reason: str
+) -> None:
+    ingest(cache, issue("SUP-1", "To Do", assignee=ME))
+
+    with pytest.raises(MoveRefused, match="accepted it in PO Review"):
+        board.move("SUP-1", BoardColumn.READY_TO_DEPLOY, override_reason=reason)
+
+    assert board.ticket("SUP-1").column is BoardColumn.TODO
+    assert outbox_rows(cache, "SUP-1") == [] and audit_rows(cache) == []
+    board.move("SUP-1", BoardColumn.READY_TO_DEPLOY, override_reason="  hotfix agreed by phone ")
+    (audit,) = audit_rows(cache)
+    assert audit.action == "override-move" and "hotfix agreed by phone" in audit.detail
+
+
 def test_a_move_into_the_column_it_is_in_cannot_be_overridden(board: Board, cache: Engine) -> None:
     ingest(cache, issue("SUP-1", "QA"))
 

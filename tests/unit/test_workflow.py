@@ -55,7 +55,7 @@ def assert_guarded(check: MoveCheck, *words: str) -> None:
 # --- columns without a guard ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", [C.TODO, C.READY_TO_DEPLOY])
+@pytest.mark.parametrize("target", [C.TODO])
 @pytest.mark.parametrize("facts", [Facts(column=C.IN_PROGRESS), replace(READY, column=C.QA)])
 def test_columns_without_a_check_accept_any_ticket(facts: Facts, target: C) -> None:
     check = move(facts, target)
@@ -191,14 +191,18 @@ def test_done_refuses_without_a_production_deploy() -> None:
 # --- every column, with every fact ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", list(C))
+#: Ready To Deploy reads no fact but where the ticket comes from (PO Review): tested below.
+FACT_GUARDED = [c for c in C if c is not C.READY_TO_DEPLOY]
+
+
+@pytest.mark.parametrize("target", FACT_GUARDED)
 def test_a_ticket_with_every_fact_may_enter_every_other_column(target: C) -> None:
     source = C.TODO if target is not C.TODO else C.DONE
 
     assert_allowed(move(replace(READY, column=source), target))
 
 
-@pytest.mark.parametrize("target", list(C))
+@pytest.mark.parametrize("target", FACT_GUARDED)
 def test_a_ticket_of_no_column_may_be_moved_where_its_facts_allow(target: C) -> None:
     assert_allowed(move(replace(READY, column=None), target))
 
@@ -222,17 +226,36 @@ def test_a_move_to_the_column_it_is_in_is_refused_without_override(target: C) ->
         (C.CODE_REVIEW, True),
         (C.QA, True),
         (C.PO_REVIEW, True),
-        (C.READY_TO_DEPLOY, False),
+        (C.READY_TO_DEPLOY, True),
         (C.DONE, True),
     ],
 )
-def test_only_the_four_guarded_columns_refuse_a_ticket_without_facts(
+def test_only_the_five_guarded_columns_refuse_a_ticket_without_facts(
     target: C, guarded: bool
 ) -> None:
     check = move(Facts(column=None, assignee=ANN), target, actor=ANN)
 
     assert check.allowed is not guarded
     assert check.overridable is guarded
+
+
+# --- Ready To Deploy ---------------------------------------------------------------------
+
+
+def test_ready_to_deploy_comes_from_po_review_the_client_accepted() -> None:
+    assert_allowed(move(replace(READY, column=C.PO_REVIEW), C.READY_TO_DEPLOY))
+
+
+@pytest.mark.parametrize(
+    "column", [None, *[c for c in C if c not in (C.PO_REVIEW, C.READY_TO_DEPLOY)]]
+)
+def test_ready_to_deploy_from_anywhere_else_is_a_guard_only_an_override_passes(
+    column: C | None,
+) -> None:
+    check = move(replace(READY, column=column), C.READY_TO_DEPLOY)
+
+    assert check.allowed is False and check.overridable is True
+    assert check.blocked is not None and "PO Review" in check.blocked
 
 
 # --- neighbour -----------------------------------------------------------------------------
