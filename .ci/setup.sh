@@ -28,3 +28,10 @@ else
     say ".venv is up to date with pyproject.toml"
 fi
 
+
+# mypy cannot follow the editable install's import hook (package-dir maps triage.core to
+# core/ and so on): it reads the package through links under .venv/mypy/triage/.
+mkdir -p .venv/mypy/triage
+for folder in core tui storage sandbox; do
+    ln -sfn "../../../$folder" ".venv/mypy/triage/$folder"
+done

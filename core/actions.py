@@ -14,16 +14,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from core.board import Board, MoveRefused
-from core.deploy_rules import DeployRequest
-from core.errors import TriageError
-from core.git import BranchStatus, Git, branch_name
-from core.jobs import JobRunner, Operation
-from core.release import ReleaseSteps, release
-from core.reporting import Reporter
-from core.sites import PROD, Inventory, Site
-from storage import outbox
-from storage.models import BoardColumn, Ticket
+from triage.core.board.service import Board, MoveRefused
+from triage.core.errors import TriageError
+from triage.core.jobs.reporting import Reporter
+from triage.core.jobs.runner import JobRunner, Operation
+from triage.core.sites.deploy_rules import DeployRequest
+from triage.core.sites.git import BranchStatus, Git, branch_name
+from triage.core.sites.inventory import PROD, Inventory, Site
+from triage.core.sites.release import ReleaseSteps, release
+from triage.storage import outbox
+from triage.storage.models import BoardColumn, Ticket
 
 DEV, TEST = "dev", "test"
 WORK_COLUMNS = frozenset({BoardColumn.TODO, BoardColumn.NEEDS_WORK, BoardColumn.IN_PROGRESS})
@@ -84,25 +84,25 @@ def _real_git(site: Site, reporter: Reporter) -> GitOps:
 
 # The Docker SDK loads only when an action runs: the board must open fast.
 def _real_engines() -> EngineSet:
-    from core.environments import Engines
+    from triage.core.sites.environments import Engines
 
     return Engines()
 
 
 def _real_clone(*args: Any, **kwargs: Any) -> Any:
-    from core.clone import clone_prod
+    from triage.core.sites.clone import clone_prod
 
     return clone_prod(*args, **kwargs)
 
 
 def _real_deploy(*args: Any) -> Any:
-    from core.deploy import deploy
+    from triage.core.sites.deploy import deploy
 
     return deploy(*args)
 
 
 def _real_check_release(*args: Any) -> Any:
-    from core.deploy import check_release
+    from triage.core.sites.deploy import check_release
 
     return check_release(*args)
 

@@ -14,11 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.config import Settings
-from core.errors import TriageError
-from core.ingest import map_issues, store_in
-from core.tracker.mapping import StatusMapper, resolve_fields, user_id, user_name
-from storage.models import (
+from triage.core.config import Settings
+from triage.core.errors import TriageError
+from triage.core.tracker.ingest import map_issues, store_in
+from triage.core.tracker.mapping import StatusMapper, resolve_fields, user_id, user_name
+from triage.storage.models import (
     BoardColumn,
     Comment,
     Meta,
@@ -27,7 +27,7 @@ from storage.models import (
     Ticket,
     table_of,
 )
-from storage.queries import get_meta, set_meta, ticket_count
+from triage.storage.queries import get_meta, set_meta, ticket_count
 
 _AFTER_REVIEW = {
     BoardColumn.QA,

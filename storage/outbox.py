@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage.db import StorageError, session_scope
-from storage.models import (
+from triage.storage.db import StorageError, session_scope
+from triage.storage.models import (
     AuditEntry,
     BoardColumn,
     Comment,

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, cast
+from typing import Any, Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from storage.models import BoardColumn
+from triage.storage.models import BoardColumn
+from triage.tui.screens.board import BoardScreen
 
-if TYPE_CHECKING:
-    from tui.app import TriageApp
+
+class PaletteHost(Protocol):
+    """What the providers use of the app: the board on screen, a jump, and the actions."""
+
+    @property
+    def board_screen(self) -> BoardScreen | None: ...
+
+    def action_jump(self, key: str) -> Any: ...
+
+    async def run_action(self, action: str) -> Any: ...
+
 
 MAX_TICKET_HITS = 30
 
@@ -19,8 +29,8 @@ class TicketCommands(Provider):
     """Open or jump to a ticket: type its key or words of its summary."""
 
     @property
-    def triage(self) -> TriageApp:
-        return cast("TriageApp", self.app)
+    def triage(self) -> PaletteHost:
+        return cast(PaletteHost, self.app)
 
     async def search(self, query: str) -> Hits:
         board_screen = self.triage.board_screen
@@ -50,8 +60,8 @@ class ActionCommands(Provider):
     """The board's actions on the current card, and ready-made filters."""
 
     @property
-    def triage(self) -> TriageApp:
-        return cast("TriageApp", self.app)
+    def triage(self) -> PaletteHost:
+        return cast(PaletteHost, self.app)
 
     def _commands(self) -> list[tuple[str, str, str]]:
         commands = [

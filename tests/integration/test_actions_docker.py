@@ -21,16 +21,16 @@ from site_fixtures import BRANCH_BROKEN, BROKEN_TITLE, PROD_DOMAIN, World, git
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.actions import ActionContext, catalogue, run_action
-from core.board import Board
-from core.config import Settings
-from core.errors import TriageError
-from core.git import branch_name
-from core.jobs import JobRunner
-from core.sites import Inventory
-from storage import outbox
-from storage.db import open_cache, sqlite_url
-from storage.models import (
+from triage.core.actions import ActionContext, catalogue, run_action
+from triage.core.board.service import Board
+from triage.core.config import Settings
+from triage.core.errors import TriageError
+from triage.core.jobs.runner import JobRunner
+from triage.core.sites.git import branch_name
+from triage.core.sites.inventory import Inventory
+from triage.storage import outbox
+from triage.storage.db import open_cache, sqlite_url
+from triage.storage.models import (
     JIRA_TICKET_FIELDS,
     AuditEntry,
     BoardColumn,
@@ -40,7 +40,7 @@ from storage.models import (
     OutboxKind,
     utcnow,
 )
-from storage.queries import upsert_tickets
+from triage.storage.queries import upsert_tickets
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 

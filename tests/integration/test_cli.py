@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import clean_env, one_line_error, triage
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 60
@@ -27,38 +25,6 @@ COLUMNS = (
     "Done",
 )
 UNREACHABLE = "postgresql+psycopg://triage:hunter2@127.0.0.1:1/triage"
-
-
-def clean_env(root: Path, **extra: str) -> dict[str, str]:
-    """os.environ without any TRIAGE_* variable, with the data dir and config under `root`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
-    env["TRIAGE_DATA_DIR"] = str(root / "data")
-    env["TRIAGE_CONFIG"] = str(root / "config.toml")
-    env.update(extra)
-    return env
-
-
-def triage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `triage ARGS` from the repository root, bounded in time."""
-    return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    """Assert the run ended in exit status 2 with one line on stderr; that line."""
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def ls_json(env: dict[str, str], *args: str) -> list[dict[str, Any]]:

@@ -6,10 +6,10 @@ import pytest
 import site_fixtures
 from site_fixtures import BRANCH_BROKEN, BRANCH_MERGED, BRANCH_OK, BROKEN_TITLE, World
 
-from core.deploy import deploy
-from core.deploy_rules import DeployFailed, DeployRefused, DeployRequest
-from core.git import Git
-from core.reporting import ListReporter
+from triage.core.jobs.reporting import ListReporter
+from triage.core.sites.deploy import deploy
+from triage.core.sites.deploy_rules import DeployFailed, DeployRefused, DeployRequest
+from triage.core.sites.git import Git
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 

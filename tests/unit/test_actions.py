@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TicketRow
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.actions import ActionContext, SiteTools, catalogue, run_action
-from core.board import Board
-from core.config import Settings
-from core.deploy_rules import DeployFailed, DeployRefused, DeployRequest, check_rules
-from core.errors import TriageError
-from core.git import BranchStatus, branch_name
-from core.jobs import JobRunner
-from core.reporting import Reporter
-from core.sites import Inventory, Site, load_inventory
-from storage.db import session_scope
-from storage.models import BoardColumn, JobState, OutboxEntry, OutboxKind, Ticket
+from triage.core.actions import ActionContext, SiteTools, catalogue, run_action
+from triage.core.board.service import Board
+from triage.core.config import Settings
+from triage.core.errors import TriageError
+from triage.core.jobs.reporting import Reporter
+from triage.core.jobs.runner import JobRunner
+from triage.core.sites.deploy_rules import DeployFailed, DeployRefused, DeployRequest, check_rules
+from triage.core.sites.git import BranchStatus, branch_name
+from triage.core.sites.inventory import Inventory, Site, load_inventory
+from triage.storage.db import session_scope
+from triage.storage.models import BoardColumn, JobState, OutboxEntry, OutboxKind, Ticket
+
+TicketRow = Callable[..., dict[str, Any]]
 
 WAIT_S = 20.0
 SITES = """

@@ -1,4 +1,5 @@
-"""The floors of DESIGN.md: tui → core → storage, sandbox apart, no Textual below tui.
+"""The floors of the architecture (docs/architecture.md): tui → core → storage, sandbox apart,
+no Textual below tui, and inside core the groups depend on each other only downwards.
 
 Checked twice: statically, from every module's import statements, and dynamically, by
 importing each headless module in a fresh interpreter and looking at `sys.modules`
@@ -11,11 +12,13 @@ import ast
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = "triage"
 LAYERS = ("storage", "core", "tui", "sandbox")
 
 #: What each layer must never import, of ours and of the outside world.
@@ -26,6 +29,24 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "tui": frozenset(),
 }
 
+#: The groups of core and what each may import of core (docs/architecture.md, "Layers").
+#: "base" is core's top-level modules: errors, config, paths and the text helpers.
+CORE_GROUPS: dict[str, frozenset[str]] = {
+    "base": frozenset({"base"}),
+    "jobs": frozenset({"base"}),
+    "tracker": frozenset({"base"}),
+    "board": frozenset({"base", "tracker"}),
+    "sites": frozenset({"base", "jobs"}),
+    "sla": frozenset({"base", "board"}),
+    "health": frozenset({"base", "jobs", "sites", "tracker", "board"}),
+    "intake": frozenset({"base", "tracker", "board"}),
+    "security": frozenset({"base", "jobs", "sites", "tracker", "board"}),
+    "actions": frozenset({"base", "board", "jobs", "sites"}),
+    "demo": frozenset({"base", "tracker"}),
+}
+#: Top-level modules of core that join groups rather than being part of the base.
+CORE_JOINERS = frozenset({"actions", "demo"})
+
 
 def modules_of(layer: str) -> list[Path]:
     folder = ROOT / layer
@@ -33,31 +54,58 @@ def modules_of(layer: str) -> list[Path]:
 
 
 def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    parts = [PACKAGE, *path.relative_to(ROOT).with_suffix("").parts]
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def imported_roots(source: str, module: str, is_package: bool = False) -> set[str]:
-    """The top-level packages `module` imports, its relative imports resolved."""
+def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    if node.level == 0:
+        return node.module or ""
     package = module.split(".") if is_package else module.split(".")[:-1]
-    roots: set[str] = set()
+    base = package[: len(package) - (node.level - 1)] or package
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+def imported_modules(source: str, module: str, is_package: bool = False) -> set[str]:
+    """The absolute names `module` imports (`from a import b` gives `a`), relative resolved."""
+    names: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            roots.add((node.module or "").split(".")[0])
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = package[: len(package) - (node.level - 1)] or package
-            roots.add(base[0])
-    return roots
+            names.add(_absolute(node, module, is_package))
+    return names
+
+
+def root_of(name: str) -> str:
+    """The layer (ours) or the top-level package (theirs) an absolute import names."""
+    parts = name.split(".")
+    if parts[0] == PACKAGE and len(parts) > 1:
+        return parts[1]
+    return parts[0]
+
+
+def imported_roots(source: str, module: str, is_package: bool = False) -> set[str]:
+    """The layers and outside packages `module` imports."""
+    return {root_of(name) for name in imported_modules(source, module, is_package)}
 
 
 def imports_of(path: Path) -> set[str]:
     return imported_roots(
         path.read_text(encoding="utf-8"), module_name(path), path.name == "__init__.py"
     )
+
+
+def core_group(name: str) -> str | None:
+    """The group of core a module belongs to ("base" for errors, config, …), None if not core."""
+    parts = name.split(".")
+    if parts[:2] != [PACKAGE, "core"] or len(parts) < 3:
+        return None
+    if (ROOT / "core" / parts[2]).is_dir() or parts[2] in CORE_JOINERS:
+        return parts[2]
+    return "base"
 
 
 def headless_modules() -> list[str]:
@@ -70,8 +118,8 @@ def headless_modules() -> list[str]:
 def test_the_layers_exist() -> None:
     assert modules_of("storage"), "storage/ has no modules"
     assert modules_of("core"), "core/ has no modules"
-    assert "storage.models" in headless_modules()
-    assert "core.workflow" in headless_modules()
+    assert "triage.storage.models" in headless_modules()
+    assert "triage.core.board.workflow" in headless_modules()
 
 
 def test_imported_roots_resolves_every_form_of_import() -> None:
@@ -81,12 +129,18 @@ def test_imported_roots_resolves_every_form_of_import() -> None:
         "from . import agency\n"
         "from .jql import parse\n"
         "def late():\n"
-        "    import tui.app\n"
+        "    import triage.tui.app\n"
     )
 
-    assert imported_roots(source, "sandbox.probe") == {"os", "json", "textual", "sandbox", "tui"}
-    assert imported_roots("from .mapping import x", "core.tracker", is_package=True) == {"core"}
-    assert imported_roots("from ..errors import E", "core.tracker.mapping") == {"core"}
+    assert imported_roots(source, "triage.sandbox.probe") == {
+        "os",
+        "json",
+        "textual",
+        "sandbox",
+        "tui",
+    }
+    assert imported_roots("from .mapping import x", "triage.core.tracker", True) == {"core"}
+    assert imported_roots("from ..errors import E", "triage.core.tracker.mapping") == {"core"}
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -100,6 +154,48 @@ def test_each_layer_imports_only_what_its_floor_allows(layer: str) -> None:
     assert breaches == {}, f"{layer}/ must not import {sorted(FORBIDDEN[layer])}"
 
 
+def test_nothing_imports_the_old_top_level_names() -> None:
+    """Every import of ours goes through `triage.`: `core`, `tui`, … are not installed."""
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            name
+            for name in imported_modules(path.read_text(encoding="utf-8"), module_name(path))
+            if name.split(".")[0] in LAYERS
+        )
+        for layer in LAYERS
+        for path in modules_of(layer)
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_core_groups_depend_on_each_other_only_downwards() -> None:
+    breaches: dict[str, list[str]] = {}
+    for path in modules_of("core"):
+        name = module_name(path)
+        group = core_group(name)
+        if group is None:  # core/__init__.py
+            continue
+        assert group in CORE_GROUPS, f"core/{group} is a new group: place it in CORE_GROUPS"
+        source = path.read_text(encoding="utf-8")
+        for target in imported_modules(source, name, path.name == "__init__.py"):
+            other = core_group(target)
+            if other is not None and other != group and other not in CORE_GROUPS[group]:
+                breaches.setdefault(str(path.relative_to(ROOT)), []).append(target)
+    assert breaches == {}
+
+
+def test_every_package_is_installed() -> None:
+    """pyproject.toml lists each folder with an __init__.py as a package of `triage`."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    folders = {
+        module_name(init.parent / "__init__.py")
+        for layer in LAYERS
+        for init in (ROOT / layer).rglob("__init__.py")
+    }
+    assert listed == folders
+
+
 # --- dynamic -------------------------------------------------------------------------------------
 
 PROBE = """
@@ -107,7 +203,7 @@ import importlib, json, sys
 importlib.import_module(sys.argv[1])
 found = sorted(
     name for name in sys.modules
-    if name.split(".")[0] in ("textual", "tui", "sandbox")
+    if name.split(".")[0] == "textual" or name.startswith(("triage.tui", "triage.sandbox"))
 )
 print(json.dumps(found))
 """
@@ -129,7 +225,7 @@ def test_a_headless_module_loads_no_textual_tui_or_sandbox(module: str) -> None:
 
 
 #: The only modules of the app that may reach into the sandbox: the demo and sandbox commands.
-SANDBOX_USERS = frozenset({"tui.cli_demo"})
+SANDBOX_USERS = frozenset({"triage.tui.cli.demo"})
 
 
 def test_only_the_demo_commands_import_the_sandbox() -> None:
@@ -139,4 +235,5 @@ def test_only_the_demo_commands_import_the_sandbox() -> None:
         if "sandbox" in imports_of(path) and module_name(path) not in SANDBOX_USERS
     ]
     assert offenders == [], f"only {sorted(SANDBOX_USERS)} may import sandbox: {offenders}"
-    assert all("sandbox" in imports_of(ROOT / f"{m.replace('.', '/')}.py") for m in SANDBOX_USERS)
+    paths = {module_name(path): path for path in modules_of("tui")}
+    assert all("sandbox" in imports_of(paths[m]) for m in SANDBOX_USERS)
