@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from triage.core.board.service import Board, MoveRefused
-from triage.core.errors import TriageError
 from triage.core.jobs.reporting import Reporter
 from triage.core.jobs.runner import JobRunner, Operation
 from triage.core.sites.deploy_rules import DeployRequest
@@ -23,6 +22,7 @@ from triage.core.sites.git import BranchStatus, Git, branch_name
 from triage.core.sites.inventory import PROD, Inventory, Site
 from triage.core.sites.release import ReleaseSteps, release
 from triage.storage import outbox
+from triage.storage.errors import TriageError
 from triage.storage.models import BoardColumn, Ticket
 
 DEV, TEST = "dev", "test"

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from triage.core.config import Settings
-from triage.core.errors import TriageError
 from triage.core.tracker.ingest import map_issues, store_in
 from triage.core.tracker.mapping import StatusMapper, resolve_fields, user_id, user_name
+from triage.storage.errors import TriageError
 from triage.storage.models import (
     BoardColumn,
     Comment,

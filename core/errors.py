@@ -1,6 +1,6 @@
 """The exceptions of the service layer; each message is one sentence saying what to do.
 
-Exceptions::
+Exceptions (the root, TriageError, is in triage.storage.errors: one tree for every layer)::
 
     TriageError             anything the user must fix; `str(error)` is shown as is
     ├── ConfigError         the config file or a TRIAGE_* variable is wrong
@@ -9,9 +9,7 @@ Exceptions::
 
 from __future__ import annotations
 
-
-class TriageError(Exception):
-    """Something the user must fix; the message says what and how."""
+from triage.storage.errors import TriageError
 
 
 class ConfigError(TriageError):

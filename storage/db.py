@@ -20,12 +20,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
 from triage.storage import models
+from triage.storage.errors import StorageError
 
 SCHEMA_VERSION = 1
-
-
-class StorageError(Exception):
-    """The cache cannot do what was asked; the message says what to do next."""
 
 
 class DatabaseUnreachable(StorageError):

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from triage.storage.db import StorageError, session_scope
+from triage.storage.db import session_scope
+from triage.storage.errors import StorageError
 from triage.storage.models import (
     AuditEntry,
     BoardColumn,

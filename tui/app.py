@@ -12,10 +12,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from triage.core.board.service import Board, MoveRefused
-from triage.core.errors import TriageError
+from triage.core.board.service import Board
 from triage.storage import queries
-from triage.storage.db import StorageError
+from triage.storage.errors import TriageError
 from triage.storage.models import BoardColumn
 from triage.tui.commands import ActionCommands, TicketCommands
 from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
@@ -169,7 +168,7 @@ class TriageApp(SiteActions, JiraSyncApp):
             return
         try:
             self.board.assign_to_me(key)
-        except (TriageError, StorageError) as error:
+        except TriageError as error:
             self.notify(str(error), severity="error")
             return
         self._changed_here(key)
@@ -217,7 +216,7 @@ class TriageApp(SiteActions, JiraSyncApp):
         """Record the move durably, then show it."""
         try:
             self.board.move(key, target, comment=comment, override_reason=override)
-        except (MoveRefused, TriageError, StorageError) as error:
+        except TriageError as error:
             self.notify(str(error), severity="error")
             return
         self._changed_here(key)
@@ -232,7 +231,7 @@ class TriageApp(SiteActions, JiraSyncApp):
             return
         try:
             self.board.comment(key, text)
-        except (TriageError, StorageError) as error:
+        except TriageError as error:
             self.notify(str(error), severity="error")
             return
         self._changed_here(key)
@@ -245,7 +244,7 @@ class TriageApp(SiteActions, JiraSyncApp):
         how = Resolution(event.how)
         try:
             self.board.resolve(event.entry_id, how)
-        except (TriageError, StorageError) as error:
+        except TriageError as error:
             self.notify(str(error), severity="error")
             return
         self._changed(event.key)

@@ -18,9 +18,8 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from triage.core.board.service import Board
-from triage.core.errors import TriageError
 from triage.storage import queries
-from triage.storage.db import StorageError
+from triage.storage.errors import StorageError, TriageError
 from triage.storage.models import OutboxState
 from triage.tui.screens.board import BoardScreen
 from triage.tui.screens.ticket import TicketScreen
@@ -124,7 +123,7 @@ class JiraSyncApp(App[None]):
             message: SyncFinished | SyncFailed = SyncFinished(
                 synced, pushed, data, _synced_at(board), board.open_changes()
             )
-        except (TriageError, StorageError) as error:
+        except TriageError as error:
             if isinstance(error, TrackerError):
                 self._tracker = None  # connect afresh next time
             unreachable = isinstance(error, TrackerUnreachable)
@@ -147,7 +146,7 @@ class JiraSyncApp(App[None]):
                 )
             cards = board.cards(keys)
             message: PushFinished | SyncFailed = PushFinished(pushed, cards, board.open_changes())
-        except (TriageError, StorageError) as error:
+        except TriageError as error:
             if isinstance(error, TrackerError):
                 self._tracker = None
             unreachable = isinstance(error, TrackerUnreachable)

@@ -12,9 +12,9 @@ from textual import work
 from textual.app import App
 
 from triage.core.actions import ActionContext, actions_for, run_action
-from triage.core.errors import TriageError
 from triage.core.jobs.runner import JobRunner
 from triage.core.sites.inventory import Inventory, load_inventory
+from triage.storage.errors import TriageError
 from triage.tui.screens.actions import ActionPanel, ConfirmSite
 from triage.tui.screens.jobs import JobScreen, JobsScreen
 

@@ -16,8 +16,9 @@ from sqlmodel import Session
 
 from triage.core.board.workflow import MoveCheck, check_move
 from triage.core.config import Settings
-from triage.core.errors import NotFound, TriageError
+from triage.core.errors import NotFound
 from triage.storage import outbox, queries
+from triage.storage.errors import TriageError
 from triage.storage.models import (
     BoardColumn,
     Comment,

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from triage.core.errors import TriageError
+from triage.storage.errors import TriageError
 
 
 class Cancelled(TriageError):

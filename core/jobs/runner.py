@@ -26,11 +26,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from triage.core.errors import NotFound, TriageError
+from triage.core.errors import NotFound
 from triage.core.jobs.owner import HOST, LIVE_RUNNERS, owner_alive, process_start
 from triage.core.jobs.reporter import JOB, JOB_STEP, JobReporter, LogWriter
 from triage.core.jobs.reporting import Cancelled, Reporter
 from triage.storage.db import session_scope
+from triage.storage.errors import TriageError
 from triage.storage.models import AuditEntry, Job, JobLog, JobState, JobStep, utcnow
 
 Clock = Callable[[], datetime]

@@ -38,7 +38,6 @@ from urllib.parse import urlsplit
 import docker.errors
 import requests
 
-from triage.core.errors import TriageError
 from triage.core.jobs.reporting import Cancelled, Reporter
 from triage.core.sites.containers import CommandFailed, pipe
 from triage.core.sites.environments import Engines
@@ -50,6 +49,7 @@ from triage.core.sites.site_env import (
     timed_step,
 )
 from triage.core.sites.smoke import SmokeResult, check_site
+from triage.storage.errors import TriageError
 
 SANITIZED_MAIL = "CONCAT('user+', uid, '@localhost.localdomain')"
 UNUSABLE_PASSWORD = "!sanitized-by-triage"

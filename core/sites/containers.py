@@ -25,8 +25,8 @@ import docker.errors
 from docker.models.containers import Container
 from docker.utils.socket import frames_iter
 
-from triage.core.errors import TriageError
 from triage.core.jobs.reporting import Reporter
+from triage.storage.errors import TriageError
 
 TAIL_LINES = 12
 

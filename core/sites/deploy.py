@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 import docker.errors
 import requests
 
-from triage.core.errors import TriageError
 from triage.core.jobs.reporting import Reporter
 from triage.core.sites.deploy_rules import (
     DeployError,
@@ -45,6 +44,7 @@ from triage.core.sites.site_env import (
     timed_step,
 )
 from triage.core.sites.smoke import SmokeResult, check_site
+from triage.storage.errors import TriageError
 
 _FAILURES = (TriageError, docker.errors.DockerException, requests.RequestException, OSError)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from triage.core.errors import TriageError
 from triage.core.sites.inventory import PROD, Site
+from triage.storage.errors import TriageError
 from triage.storage.models import BoardColumn
 
 

@@ -21,9 +21,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.core.errors import TriageError
 from triage.core.jobs.reporting import Reporter
 from triage.core.sites.inventory import Site
+from triage.storage.errors import TriageError
 
 _REPO_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
 _UNREACHABLE = (

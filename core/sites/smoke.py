@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 
 import httpx
 
-from triage.core.errors import TriageError
 from triage.core.jobs.reporting import Reporter
 from triage.core.sites.inventory import SmokeCheck
+from triage.storage.errors import TriageError
 
 ATTEMPTS = 5
 WAIT_S = 1.0

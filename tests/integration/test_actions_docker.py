@@ -24,12 +24,12 @@ from sqlmodel import Session, col, select
 from triage.core.actions import ActionContext, catalogue, run_action
 from triage.core.board.service import Board
 from triage.core.config import Settings
-from triage.core.errors import TriageError
 from triage.core.jobs.runner import JobRunner
 from triage.core.sites.git import branch_name
 from triage.core.sites.inventory import Inventory
 from triage.storage import outbox
 from triage.storage.db import open_cache, sqlite_url
+from triage.storage.errors import TriageError
 from triage.storage.models import (
     JIRA_TICKET_FIELDS,
     AuditEntry,

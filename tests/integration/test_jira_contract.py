@@ -1,7 +1,7 @@
 """The sandbox's Jira Cloud answers, checked against Atlassian's OpenAPI document for REST v3.
 
 Each response Triage consumes is validated against the schema of that operation's success
-(or error) response in ``shared/jira/jira-cloud-platform-v3.openapi.json``, so the sandbox
+(or error) response in Atlassian's OpenAPI document, so the sandbox
 cannot drift from what real Jira Cloud sends without these tests failing.
 """
 
@@ -23,8 +23,8 @@ from referencing.jsonschema import DRAFT202012
 from triage.sandbox.agency import build_agency
 from triage.sandbox.jira_server import JiraSandbox
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "jira"
-SPEC_FILE = SPEC / "jira-cloud-platform-v3.openapi.json"
+# The part of jira-cloud-platform-v3.openapi.json the tests read (jira_schema/extract.py).
+SPEC_FILE = Path(__file__).resolve().parent / "jira_schema" / "jira-cloud-v3-subset.json"
 SPEC_URI = "urn:atlassian:jira-cloud-platform-v3"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 TOKEN = "contract-token"

@@ -14,13 +14,13 @@ from sqlmodel import Session, col, select
 from triage.core.actions import ActionContext, SiteTools, catalogue, run_action
 from triage.core.board.service import Board
 from triage.core.config import Settings
-from triage.core.errors import TriageError
 from triage.core.jobs.reporting import Reporter
 from triage.core.jobs.runner import JobRunner
 from triage.core.sites.deploy_rules import DeployFailed, DeployRefused, DeployRequest, check_rules
 from triage.core.sites.git import BranchStatus, branch_name
 from triage.core.sites.inventory import Inventory, Site, load_inventory
 from triage.storage.db import session_scope
+from triage.storage.errors import TriageError
 from triage.storage.models import BoardColumn, JobState, OutboxEntry, OutboxKind, Ticket
 
 TicketRow = Callable[..., dict[str, Any]]

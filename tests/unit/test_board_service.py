@@ -14,11 +14,12 @@ from sqlmodel import Session, select
 from triage.core.board.service import Board, MoveRefused
 from triage.core.config import Settings, load_settings
 from triage.core.demo import ensure_demo_cache, load_demo
-from triage.core.errors import NotFound, TriageError
+from triage.core.errors import NotFound
 from triage.core.tracker.ingest import map_issues, store
 from triage.core.tracker.mapping import FieldIds, StatusMapper
 from triage.storage import queries
 from triage.storage.db import open_cache, sqlite_url
+from triage.storage.errors import TriageError
 from triage.storage.models import AuditEntry, BoardColumn, OutboxEntry, OutboxKind, Ticket
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

@@ -14,10 +14,10 @@ from typing import Any
 from triage.core.board.service import Board
 from triage.core.config import Settings
 from triage.core.demo import busiest_assignee, clear_demo, ensure_demo_cache, seed_demo_facts
-from triage.core.errors import TriageError
 from triage.core.tracker.client import Credentials, JiraTracker
 from triage.core.tracker.sync import Sync, SyncProgress
 from triage.storage.db import open_cache, redact
+from triage.storage.errors import TriageError
 from triage.storage.models import utcnow
 from triage.tui.cli.common import Subparsers
 

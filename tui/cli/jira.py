@@ -10,13 +10,13 @@ from sqlmodel import Session
 
 from triage.core.board.service import Board, MoveRefused
 from triage.core.config import Settings
-from triage.core.errors import TriageError
 from triage.core.tracker import account
 from triage.core.tracker.mapping import StatusMapper, resolve_fields
 from triage.core.tracker.push import Pusher, Resolution
 from triage.core.tracker.sync import Sync, base_jql
 from triage.storage import queries
 from triage.storage.db import open_cache
+from triage.storage.errors import TriageError
 from triage.tui.cli.common import Subparsers, column_arg
 from triage.tui.cli.demo import _progress
 

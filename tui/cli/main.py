@@ -11,8 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from triage.core.config import Settings, load_settings
-from triage.core.errors import TriageError
-from triage.storage.db import StorageError
+from triage.storage.errors import TriageError
 from triage.tui.cli import board as cli_board
 from triage.tui.cli import demo as cli_demo
 from triage.tui.cli import jira as cli_jira
@@ -53,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return COMMANDS[command](args, settings)
-    except (TriageError, StorageError) as error:
+    except TriageError as error:
         print(f"triage: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

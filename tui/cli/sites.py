@@ -16,13 +16,13 @@ from sqlalchemy.engine import Engine
 from triage.core.actions import ActionContext, run_action
 from triage.core.board.service import Board
 from triage.core.config import Settings
-from triage.core.errors import TriageError
 from triage.core.jobs.reporting import ListReporter, Reporter
 from triage.core.jobs.runner import JobRunner
 from triage.core.sites.deploy_rules import DeployRequest
 from triage.core.sites.git import Git
 from triage.core.sites.inventory import PROD, Inventory, Site, load_inventory
 from triage.storage.db import open_cache
+from triage.storage.errors import TriageError
 from triage.storage.models import Job, JobState
 from triage.tui.cli.common import Subparsers
 
