@@ -22,6 +22,8 @@ step() {
 
 step .venv/bin/ruff check .
 step .venv/bin/mypy
+step bash .ci/mypy-tests.sh
+step .venv/bin/ruff format --check .
 step .venv/bin/python -m pytest -q -p no:cacheprovider
 
 if [ "$status" -eq 0 ]; then say "all checks passed"; else say "some checks failed"; fi

@@ -121,7 +121,7 @@ class World:
 
     def run(self, env: str, role: str, cmd: list[str]) -> str:
         result = self.container(env, role).exec_run(cmd)
-        output = result.output.decode(errors="replace")
+        output: str = result.output.decode(errors="replace")
         assert result.exit_code == 0, output
         return output.strip()
 

@@ -26,7 +26,7 @@ BACKUPS = ["sh", "-c", "ls /var/backups/triage 2>/dev/null || true"]
 
 def _maintenance(world: World, env: str) -> bool:
     flag = world.container(env, "web").exec_run(["test", "-e", "/var/www/site/files/.maintenance"])
-    return flag.exit_code == 0
+    return bool(flag.exit_code == 0)
 
 
 def test_a_good_deploy_to_dev_updates_the_code_and_passes_the_smoke_checks(fresh: World) -> None:

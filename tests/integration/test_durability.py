@@ -302,7 +302,8 @@ def verify(engine: Engine, me: str, committed: list[Op], maybe: Op | None) -> li
             assert ticket is not None and ticket.assignee == me, (key, ticket)
         for key, at in last_change.items():
             ticket = session.get(Ticket, key)
-            assert ticket is not None and ticket.updated == at, (key, ticket.updated, at)
+            assert ticket is not None, key
+            assert ticket.updated == at, (key, ticket.updated, at)
     return landed
 
 
@@ -398,7 +399,7 @@ def test_killed_child_loses_nothing_on_postgres(tmp_path: Path, postgres_schema_
         # PostgreSQL has no integrity_check; every row must read back and no aborted
         # transaction of the killed child may hold a lock.
         with psycopg.connect(admin_conninfo(url), autocommit=True) as connection:
-            schema = make_url(url).query["options"].split("=", 1)[1]
+            schema = str(make_url(url).query["options"]).split("=", 1)[1]
             connection.execute(f'SET search_path = "{schema}"')
             for table in ("ticket", "comment", "status_change", "outbox", "meta", "audit"):
                 connection.execute(f'SELECT * FROM "{table}"').fetchall()

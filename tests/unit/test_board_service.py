@@ -226,7 +226,7 @@ def test_me_is_the_configured_name_with_the_recorded_account(board: Board) -> No
 
 def test_me_falls_back_to_the_name_the_tracker_gave(cache: Engine, tmp_path: Path) -> None:
     with Session(cache) as session:
-        queries.set_meta(session, "me_name", "Jira Says")
+        queries.set_meta(session.connection(), "me_name", "Jira Says")
         session.commit()
 
     assert Board(cache, settings_for(tmp_path)).me.name == "Jira Says"
@@ -597,7 +597,7 @@ def test_ensure_demo_cache_accepts_an_empty_or_demo_cache(
 def test_ensure_demo_cache_refuses_a_jira_workspace(cache: Engine) -> None:
     ingest(cache, issue("SUP-1", "To Do"))
     with Session(cache) as session:
-        queries.set_meta(session, "workspace", "jira")
+        queries.set_meta(session.connection(), "workspace", "jira")
         session.commit()
 
     with pytest.raises(TriageError, match="TRIAGE_DATA_DIR"):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -166,12 +167,15 @@ def test_a_cancelled_job_stops_at_its_next_step(runner: JobRunner) -> None:
 def test_a_queued_job_cancelled_never_runs(engine: Engine) -> None:
     reached, release = threading.Event(), threading.Event()
     ran: list[int] = []
+
+    def run(reporter: object) -> str:
+        ran.append(1)
+        return "ran"
+
     with JobRunner(engine, max_jobs=1) as runner:
         first = runner.submit("clone", "acme", "dev", None, None, False, blocking(reached, release))
         assert reached.wait(WAIT_S)
-        second = runner.submit(
-            "clone", "acme", "dev", None, None, False, lambda r: str(ran.append(1))
-        )
+        second = runner.submit("clone", "acme", "dev", None, None, False, run)
         job = runner.cancel(second)
         assert job.state is JobState.CANCELLED and job.started is None
         release.set()
@@ -260,7 +264,7 @@ def test_an_unknown_job_is_not_found(runner: JobRunner) -> None:
         runner.job(999)
 
 
-def orphan(engine: Engine, state: JobState, **fields: object) -> int:
+def orphan(engine: Engine, state: JobState, **fields: Any) -> int:
     with session_scope(engine) as session:
         job = Job(kind="deploy", site="acme", env="prod", state=state, host=HOST, **fields)
         session.add(job)
