@@ -21,7 +21,7 @@ import textual._compositor as compositor
 from common import demo_cache, median_ms, p95_ms
 
 from triage.core.board.service import Board
-from triage.storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 from triage.tui.app import make_app
 
 FRAMES: list[float] = []

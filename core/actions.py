@@ -22,8 +22,9 @@ from triage.core.sites.git import BranchStatus, Git, branch_name
 from triage.core.sites.inventory import PROD, Inventory, Site
 from triage.core.sites.release import ReleaseSteps, release
 from triage.storage import outbox
+from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
-from triage.storage.models import BoardColumn, Ticket
+from triage.storage.models import Ticket
 
 DEV, TEST = "dev", "test"
 WORK_COLUMNS = frozenset({BoardColumn.TODO, BoardColumn.NEEDS_WORK, BoardColumn.IN_PROGRESS})

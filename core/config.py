@@ -13,8 +13,8 @@ from sqlalchemy.exc import ArgumentError
 
 from triage.core import paths
 from triage.core.errors import ConfigError
+from triage.storage.columns import BoardColumn
 from triage.storage.db import redact, sqlite_url
-from triage.storage.models import BoardColumn
 
 SECRET_WORDS = ("token", "password", "secret")
 

@@ -17,16 +17,9 @@ from sqlalchemy.engine import Engine
 from triage.core.config import Settings
 from triage.core.tracker.ingest import map_issues, store_in
 from triage.core.tracker.mapping import StatusMapper, resolve_fields, user_id, user_name
+from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
-from triage.storage.models import (
-    BoardColumn,
-    Comment,
-    Meta,
-    OutboxEntry,
-    StatusChange,
-    Ticket,
-    table_of,
-)
+from triage.storage.models import Comment, Meta, OutboxEntry, StatusChange, Ticket, table_of
 from triage.storage.queries import get_meta, set_meta, ticket_count
 
 _AFTER_REVIEW = {

@@ -14,8 +14,8 @@ from textual.screen import Screen
 
 from triage.core.board.service import Board
 from triage.storage import queries
+from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
-from triage.storage.models import BoardColumn
 from triage.tui.commands import ActionCommands, TicketCommands
 from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
 from triage.tui.screens.board import BoardScreen

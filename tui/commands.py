@@ -7,7 +7,7 @@ from typing import Any, Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from triage.storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 from triage.tui.screens.board import BoardScreen
 
 

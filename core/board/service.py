@@ -18,16 +18,9 @@ from triage.core.board.workflow import MoveCheck, check_move
 from triage.core.config import Settings
 from triage.core.errors import NotFound
 from triage.storage import outbox, queries
+from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
-from triage.storage.models import (
-    BoardColumn,
-    Comment,
-    OutboxEntry,
-    OutboxState,
-    StatusChange,
-    Ticket,
-    utcnow,
-)
+from triage.storage.models import Comment, OutboxEntry, OutboxState, StatusChange, Ticket, utcnow
 from triage.storage.queries import CardRow
 
 if TYPE_CHECKING:

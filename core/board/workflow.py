@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from triage.storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 
 #: Columns a ticket may only enter with a comment saying why.
 NEEDS_COMMENT = frozenset({BoardColumn.NEEDS_WORK, BoardColumn.FEEDBACK})

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from triage.core.sites.inventory import PROD, Site
+from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
-from triage.storage.models import BoardColumn
 
 
 class GitChecks(Protocol):

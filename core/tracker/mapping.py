@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from triage.core.config import JiraFields
-from triage.storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 
 JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 

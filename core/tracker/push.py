@@ -28,8 +28,8 @@ from triage.core.tracker.client import (
     TrackerUnreachable,
 )
 from triage.core.tracker.mapping import StatusMapper, adf_text, parse_time, user_id, user_name
+from triage.storage.columns import BoardColumn
 from triage.storage.models import (
-    BoardColumn,
     Comment,
     OutboxEntry,
     OutboxKind,

@@ -33,8 +33,8 @@ from triage.core.tracker.mapping import (
     resolve_fields,
 )
 from triage.storage import queries
+from triage.storage.columns import BoardColumn
 from triage.storage.models import (
-    BoardColumn,
     Comment,
     OutboxEntry,
     OutboxKind,

@@ -8,7 +8,8 @@ from sqlmodel import Session, select
 from textual.widgets import Input
 
 from triage.core.board.service import Board
-from triage.storage.models import AuditEntry, BoardColumn, Comment, OutboxEntry, OutboxKind, Ticket
+from triage.storage.columns import BoardColumn
+from triage.storage.models import AuditEntry, Comment, OutboxEntry, OutboxKind, Ticket
 from triage.tui.app import TriageApp, make_app
 from triage.tui.screens.board import BoardScreen
 from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker

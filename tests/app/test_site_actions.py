@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from textual.widgets import Log, OptionList
 
 from triage.core.board.service import Board
-from triage.storage.models import BoardColumn, Job, JobState, Ticket, table_of
+from triage.storage.columns import BoardColumn
+from triage.storage.models import Job, JobState, Ticket, table_of
 from triage.tui.app import make_app
 from triage.tui.screens.actions import ActionPanel
 from triage.tui.screens.jobs import JobScreen, JobsScreen

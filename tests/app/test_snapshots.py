@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from triage.core.board.service import Board
-from triage.storage.models import BoardColumn, OutboxEntry, OutboxState, Ticket
+from triage.storage.columns import BoardColumn
+from triage.storage.models import OutboxEntry, OutboxState, Ticket
 from triage.tui.app import TriageApp
 
 

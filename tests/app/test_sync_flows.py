@@ -21,7 +21,8 @@ from triage.core.board.service import Board
 from triage.core.tracker.client import Credentials, JiraTracker, Tracker
 from triage.sandbox.agency import build_agency
 from triage.sandbox.jira_server import JiraSandbox
-from triage.storage.models import BoardColumn, OutboxEntry, OutboxKind, OutboxState, Ticket
+from triage.storage.columns import BoardColumn
+from triage.storage.models import OutboxEntry, OutboxKind, OutboxState, Ticket
 from triage.tui.app import PUSH_DELAY, TriageApp, make_app
 from triage.tui.screens.board import BoardScreen, StatusLine
 from triage.tui.screens.dialogs import MovePicker

@@ -28,12 +28,12 @@ from triage.core.jobs.runner import JobRunner
 from triage.core.sites.git import branch_name
 from triage.core.sites.inventory import Inventory
 from triage.storage import outbox
+from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache, sqlite_url
 from triage.storage.errors import TriageError
 from triage.storage.models import (
     JIRA_TICKET_FIELDS,
     AuditEntry,
-    BoardColumn,
     Job,
     JobState,
     OutboxEntry,

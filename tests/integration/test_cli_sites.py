@@ -17,8 +17,9 @@ from sqlmodel import Session
 
 from triage.core.jobs.reporting import Reporter
 from triage.core.jobs.runner import JobRunner
+from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache, session_scope, sqlite_url
-from triage.storage.models import BoardColumn, Ticket
+from triage.storage.models import Ticket
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120

@@ -35,9 +35,9 @@ from triage.core.board.workflow import check_move
 from triage.core.config import Settings, load_settings
 from triage.core.demo import load_demo
 from triage.sandbox.agency import build_agency
+from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache
 from triage.storage.models import (
-    BoardColumn,
     Comment,
     OutboxEntry,
     OutboxKind,
@@ -66,7 +66,7 @@ sys.path.insert(0, sys.argv[1])
 from triage.core.board.service import Board
 from triage.core.config import load_settings
 from triage.storage.db import open_cache
-from triage.storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 
 data_dir, plan_file = Path(sys.argv[2]), Path(sys.argv[3])
 plan = json.loads(plan_file.read_text(encoding="utf-8"))

@@ -23,8 +23,9 @@ from triage.core.tracker.push import Pusher, Resolution, resolve_conflict
 from triage.core.tracker.sync import Sync
 from triage.sandbox.agency import Agency, adf_to_text, build_agency
 from triage.sandbox.jira_server import JiraSandbox
+from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache, sqlite_url
-from triage.storage.models import BoardColumn, Comment, OutboxEntry, OutboxKind, OutboxState, Ticket
+from triage.storage.models import Comment, OutboxEntry, OutboxKind, OutboxState, Ticket
 
 FLAVOURS = ("cloud", "dc")
 CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}

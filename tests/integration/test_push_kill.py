@@ -33,8 +33,9 @@ from triage.core.tracker.push import Pusher
 from triage.core.tracker.sync import Sync
 from triage.sandbox.agency import Agency, adf_to_text, build_agency
 from triage.sandbox.jira_server import JiraSandbox
+from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache, sqlite_url
-from triage.storage.models import BoardColumn, OutboxEntry, OutboxState
+from triage.storage.models import OutboxEntry, OutboxState
 
 REPO = Path(__file__).resolve().parents[2]
 FLAVOURS = ("cloud", "dc")

@@ -41,15 +41,9 @@ from triage.sandbox.agency import (
 )
 from triage.sandbox.jira_server import JiraSandbox
 from triage.storage import queries
+from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache, sqlite_url
-from triage.storage.models import (
-    BoardColumn,
-    Comment,
-    OutboxEntry,
-    OutboxState,
-    StatusChange,
-    Ticket,
-)
+from triage.storage.models import Comment, OutboxEntry, OutboxState, StatusChange, Ticket
 
 FLAVOURS = ("cloud", "dc")
 #: The API user of each flavour: Cloud logs in with an email, Data Center with a token alone.

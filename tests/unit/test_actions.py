@@ -19,9 +19,10 @@ from triage.core.jobs.runner import JobRunner
 from triage.core.sites.deploy_rules import DeployFailed, DeployRefused, DeployRequest, check_rules
 from triage.core.sites.git import BranchStatus, branch_name
 from triage.core.sites.inventory import Inventory, Site, load_inventory
+from triage.storage.columns import BoardColumn
 from triage.storage.db import session_scope
 from triage.storage.errors import TriageError
-from triage.storage.models import BoardColumn, JobState, OutboxEntry, OutboxKind, Ticket
+from triage.storage.models import JobState, OutboxEntry, OutboxKind, Ticket
 
 TicketRow = Callable[..., dict[str, Any]]
 

@@ -18,9 +18,10 @@ from triage.core.errors import NotFound
 from triage.core.tracker.ingest import map_issues, store
 from triage.core.tracker.mapping import FieldIds, StatusMapper
 from triage.storage import queries
+from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache, sqlite_url
 from triage.storage.errors import TriageError
-from triage.storage.models import AuditEntry, BoardColumn, OutboxEntry, OutboxKind, Ticket
+from triage.storage.models import AuditEntry, OutboxEntry, OutboxKind, Ticket
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ME = ("Mia Me", "acc-mia")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from triage.core.board.filters import CardFilter, parse_filter
-from triage.storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 from triage.storage.queries import CardRow
 
 ME = "Mia Me"

@@ -19,7 +19,7 @@ from triage.core.tracker.mapping import (
     user_id,
     user_name,
 )
-from triage.storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 
 SYNCED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 IDS = FieldIds(site="customfield_10101", client="customfield_10102", urgency="customfield_10103")

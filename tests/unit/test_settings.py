@@ -10,8 +10,8 @@ import pytest
 from triage.core import paths
 from triage.core.config import Settings, load_settings, masked
 from triage.core.errors import ConfigError
+from triage.storage.columns import BoardColumn
 from triage.storage.db import sqlite_url
-from triage.storage.models import BoardColumn
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from triage.storage import outbox, queries
+from triage.storage.columns import BoardColumn
 from triage.storage.db import (
     DatabaseUnreachable,
     DataDirNotWritable,
@@ -25,7 +26,6 @@ from triage.storage.db import (
 )
 from triage.storage.models import (
     AuditEntry,
-    BoardColumn,
     Comment,
     OutboxEntry,
     OutboxKind,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from triage.core.board.workflow import MoveCheck, TicketFacts, check_move, neighbour
-from triage.storage.models import BoardColumn as C
+from triage.storage.columns import BoardColumn as C
 
 ME = "Mia Me"
 ANN = "Ann Assignee"

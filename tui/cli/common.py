@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from triage.storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 
 EXIT_USAGE = 2
 

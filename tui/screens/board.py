@@ -19,7 +19,8 @@ from textual.widgets import Footer, Input
 
 from triage.core.board.filters import CardFilter, parse_filter
 from triage.core.board.service import BoardData, sort_key
-from triage.storage.models import BoardColumn, utcnow
+from triage.storage.columns import BoardColumn
+from triage.storage.models import utcnow
 from triage.storage.queries import CardRow
 from triage.tui.sync_status import SyncStatus, describe
 from triage.tui.widgets.board_view import BoardView

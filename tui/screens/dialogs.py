@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from triage.core.board.workflow import MoveCheck
-from triage.storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 
 
 class CommentDialog(ModalScreen[str | None]):

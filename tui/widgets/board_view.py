@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.events import Resize
 
-from triage.storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 from triage.storage.queries import CardRow
 from triage.tui.widgets.card_list import CardList
 from triage.tui.widgets.column_view import ColumnView

@@ -9,7 +9,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from triage.storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 from triage.storage.queries import CardRow
 from triage.tui.widgets.card_list import CardList
 
