@@ -84,8 +84,7 @@ def check_move(ticket: TicketFacts, target: BoardColumn, actor: str) -> MoveChec
     if target is BoardColumn.READY_TO_DEPLOY and ticket.column is not BoardColumn.PO_REVIEW:
         return _guard(
             target,
-            "it comes from PO Review once the client accepted it in PO Review; "
-            "skipping review, QA and the client needs an override with a reason",
+            "only from PO Review, once the client accepted it",
         )
     if target is BoardColumn.DONE and not ticket.prod_deploy_passed:
         return _guard(target, "no production deploy of it has succeeded")

@@ -150,11 +150,12 @@ async def test_move_picker_moves_to_any_column(app: TriageApp) -> None:
         await pilot.press("m")
         await pilot.pause()
         assert isinstance(app.screen, MovePicker)
-        await pilot.press("8")  # Ready To Deploy has no guard
+        assert card.column is not BoardColumn.IN_PROGRESS
+        await pilot.press("3")  # In Progress has no guard
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert card.key in keys_in(app, BoardColumn.READY_TO_DEPLOY)
-    assert ticket(app.board, card.key).column is BoardColumn.READY_TO_DEPLOY
+        assert card.key in keys_in(app, BoardColumn.IN_PROGRESS)
+    assert ticket(app.board, card.key).column is BoardColumn.IN_PROGRESS
 
 
 async def test_filter_narrows_every_column(app: TriageApp) -> None:

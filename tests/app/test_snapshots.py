@@ -66,9 +66,10 @@ def _with_changes(board: Board) -> str:
 
     todo = board.load().columns[BoardColumn.TODO]
     key, waiting, failing = todo[0].key, todo[1].key, todo[2].key
-    board.move(key, BoardColumn.READY_TO_DEPLOY)
+    accepted = "the client accepted on the phone"  # Ready To Deploy skips PO Review: override
+    board.move(key, BoardColumn.READY_TO_DEPLOY, override_reason=accepted)
     board.comment(waiting, "Reproduced on dev")
-    board.move(failing, BoardColumn.READY_TO_DEPLOY)
+    board.move(failing, BoardColumn.READY_TO_DEPLOY, override_reason=accepted)
     with Session(board.engine) as session:
         for entry in session.exec(select(OutboxEntry)):
             if entry.ticket_key == key:

@@ -122,13 +122,13 @@ def first_todo(board: Board) -> str:
     return board.load().columns[BoardColumn.TODO][0].key
 
 
-async def move_to_ready(app: TriageApp, pilot: Pilot[None], key: str) -> None:
-    """Move `key` to Ready To Deploy (no guard, no comment) with the move picker."""
+async def move_to_progress(app: TriageApp, pilot: Pilot[None], key: str) -> None:
+    """Move `key` to In Progress (no guard, no comment) with the move picker."""
     assert screen(app).jump_to(key)
     await pilot.press("m")
     await pilot.pause()
     assert isinstance(app.screen, MovePicker)
-    await pilot.press("8")
+    await pilot.press("3")
     await pilot.pause()
 
 
@@ -216,11 +216,13 @@ async def test_a_local_move_reaches_jira_shortly(world: World) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await first_sync(app, pilot)
         key = first_todo(world.board)
-        await move_to_ready(app, pilot, key)
+        # In Progress also assigns an unassigned ticket to me: a second change.
+        waiting = "1 change" if stored(world.board, key).assignee else "2 changes"
+        await move_to_progress(app, pilot, key)
         assert "⟳" in card_head(app, key)
-        assert "1 change waiting" in status(app)
+        assert f"{waiting} waiting" in status(app)
         await settle(app, pilot)
-        assert jira_status(world.sandbox, key) == "Ready To Deploy"
+        assert jira_status(world.sandbox, key) == "In Progress"
         assert [entry.state for entry in moves(world.board, key)] == [OutboxState.DONE]
         assert "⟳" not in card_head(app, key)
         assert "waiting" not in status(app)
@@ -230,8 +232,8 @@ async def make_conflict(world: World, app: TriageApp, pilot: Pilot[None]) -> str
     """Someone moves a ticket in Jira while I move it here: my push meets their move."""
     await first_sync(app, pilot)
     key = first_todo(world.board)
-    world.sandbox.edit(key, status="In Progress")
-    await move_to_ready(app, pilot, key)
+    world.sandbox.edit(key, status="Code Review")
+    await move_to_progress(app, pilot, key)
     await settle(app, pilot)
     # A sync after the conflict brings Jira's move in, and my move still shows over it.
     # Later work in Jira moves the watermark past Jira's move: no plain sync brings it again.
@@ -239,7 +241,7 @@ async def make_conflict(world: World, app: TriageApp, pilot: Pilot[None]) -> str
     world.sandbox.edit(later, summary="Later work", at=FROZEN_NOW + timedelta(minutes=10))
     await pilot.press("r")
     await settle(app, pilot)
-    assert stored(world.board, key).column is BoardColumn.READY_TO_DEPLOY
+    assert stored(world.board, key).column is BoardColumn.IN_PROGRESS
     return key
 
 
@@ -254,16 +256,16 @@ async def test_a_conflict_shows_on_the_card_and_the_ticket(world: World) -> None
         await pilot.pause()
         assert isinstance(app.screen, TicketScreen)
         shown = changes_text(app.screen)
-        assert "you moved it to Ready To Deploy" in shown and "Jira shows In Progress" in shown
+        assert "you moved it to In Progress" in shown and "Jira shows Code Review" in shown
         assert {"R", "D", "A"} <= set(app.screen.active_bindings)
 
 
 @pytest.mark.parametrize(
     ("key_press", "column", "in_jira", "state"),
     [
-        ("R", BoardColumn.READY_TO_DEPLOY, "Ready To Deploy", OutboxState.DONE),
-        ("D", BoardColumn.IN_PROGRESS, "In Progress", OutboxState.DISCARDED),
-        ("A", BoardColumn.IN_PROGRESS, "In Progress", OutboxState.DISCARDED),
+        ("R", BoardColumn.IN_PROGRESS, "In Progress", OutboxState.DONE),
+        ("D", BoardColumn.CODE_REVIEW, "Code Review", OutboxState.DISCARDED),
+        ("A", BoardColumn.CODE_REVIEW, "Code Review", OutboxState.DISCARDED),
     ],
     ids=["retry", "discard", "accept-jira"],
 )
@@ -297,9 +299,13 @@ def test_accepting_jira_maps_its_status_by_the_config(make_board: Callable[..., 
 
     board = make_board(jira={**JIRA, "status_map": {"Waiting for Vendor": "Feedback/Impediment"}})
     key = first_todo(board)
-    board.move(key, BoardColumn.READY_TO_DEPLOY)
+    board.move(key, BoardColumn.READY_TO_DEPLOY, override_reason="the client accepted by phone")
     with Session(board.engine) as session:
-        entry = session.exec(select(OutboxEntry).where(OutboxEntry.ticket_key == key)).one()
+        entry = session.exec(
+            select(OutboxEntry).where(
+                OutboxEntry.ticket_key == key, OutboxEntry.kind == OutboxKind.MOVE
+            )
+        ).one()
         entry.state = OutboxState.CONFLICT
         entry.payload = {**entry.payload, "remote_status": "Waiting for Vendor"}
         session.add(entry)

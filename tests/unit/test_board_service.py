@@ -308,7 +308,7 @@ def test_ready_to_deploy_from_to_do_needs_an_override_with_a_reason(
 ) -> None:
     ingest(cache, issue("SUP-1", "To Do", assignee=ME))
 
-    with pytest.raises(MoveRefused, match="accepted it in PO Review"):
+    with pytest.raises(MoveRefused, match="only from PO Review, once the client accepted it"):
         board.move("SUP-1", BoardColumn.READY_TO_DEPLOY, override_reason=reason)
 
     assert board.ticket("SUP-1").column is BoardColumn.TODO
