@@ -11,21 +11,17 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from triage.core.jobs.reporting import Cancelled
-from triage.storage.models import Job, JobLog, JobState, JobStep, table_of
+from triage.storage import jobs
+from triage.storage.models import JobState
 
 LOG_LINGER_S = 0.1
 """How long the log writer waits for more lines to write them together (well under 1 s)."""
 LOG_BATCH = 500
 CANCEL_POLL_S = 0.5
 """How often a running job looks for a cancel sent by another process."""
-
-JOB = table_of(Job)
-JOB_LOG = table_of(JobLog)
-JOB_STEP = table_of(JobStep)
 
 _logger = logging.getLogger(
     "triage.core.jobs.runner"
@@ -62,16 +58,7 @@ class JobReporter:
         """
         self._position += 1
         engine, clock = self._engine, self._clock
-        with engine.begin() as connection:
-            step_id = connection.execute(
-                sa.insert(JOB_STEP).values(
-                    job_id=self._job_id,
-                    position=self._position,
-                    name=name[:255],
-                    state=JobState.RUNNING,
-                    started=clock(),
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
+        step_id = jobs.start_step(engine, self._job_id, self._position, name, clock())
         self._stack.append(name)
         self.log(f"==> {name}")
         state = JobState.FAILED
@@ -85,12 +72,7 @@ class JobReporter:
         finally:
             self._stack.pop()
             duration = int((time.perf_counter() - started) * 1000)
-            with engine.begin() as connection:
-                connection.execute(
-                    sa.update(JOB_STEP)
-                    .where(JOB_STEP.c.id == step_id)
-                    .values(state=state, finished=clock(), duration_ms=duration)
-                )
+            jobs.end_step(engine, step_id, state, clock(), duration)
 
     def log(self, line: str) -> None:
         """Queue the line (or lines) for the job's record; written within a second."""
@@ -103,10 +85,7 @@ class JobReporter:
         """Raise Cancelled if a cancel came, from this process or through the job's row."""
         if not self._cancel.is_set() and time.monotonic() >= self._next_poll:
             self._next_poll = time.monotonic() + CANCEL_POLL_S
-            with self._engine.connect() as connection:
-                requested = connection.execute(
-                    sa.select(JOB.c.cancel_requested).where(JOB.c.id == self._job_id)
-                ).scalar()
+            requested = jobs.cancel_requested(self._engine, self._job_id)
             if requested:
                 self._cancel.set()
         if self._cancel.is_set():
@@ -151,8 +130,7 @@ class LogWriter:
             rows = [item for item in batch if isinstance(item, dict)]
             if rows:
                 try:
-                    with self._engine.begin() as connection:
-                        connection.execute(sa.insert(JOB_LOG), rows)
+                    jobs.write_log(self._engine, rows)
                 except Exception:  # a lost log line must not kill the job
                     _logger.exception("could not write %d job log lines", len(rows))
             for item in batch:

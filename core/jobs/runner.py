@@ -22,23 +22,19 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 
 from triage.core.errors import NotFound
 from triage.core.jobs.owner import HOST, LIVE_RUNNERS, owner_alive, process_start
-from triage.core.jobs.reporter import JOB, JOB_STEP, JobReporter, LogWriter
+from triage.core.jobs.reporter import JobReporter, LogWriter
 from triage.core.jobs.reporting import Cancelled, Reporter
-from triage.storage.db import session_scope
+from triage.storage import jobs
 from triage.storage.errors import TriageError
-from triage.storage.models import AuditEntry, Job, JobLog, JobState, JobStep, utcnow
+from triage.storage.models import Job, JobLog, JobState, JobStep, utcnow
 
 Clock = Callable[[], datetime]
 Operation = Callable[[Reporter], str]
 """What a job runs: reports through the reporter, returns its one-line summary."""
-
-OPEN_STATES = (JobState.QUEUED, JobState.RUNNING)
 
 
 class JobRunner:
@@ -97,11 +93,7 @@ class JobRunner:
             host=HOST,
             process=self._process,
         )
-        with session_scope(self.engine) as session:
-            session.add(job)
-            session.flush()
-            assert job.id is not None
-            job_id = job.id
+        job_id = jobs.add(self.engine, job)
         cancel = threading.Event()
         with self._lock:
             self._cancels[job_id] = cancel
@@ -110,14 +102,14 @@ class JobRunner:
 
     def cancel(self, job_id: int) -> Job:
         """Ask a job to stop at its next step; a queued one ends cancelled at once."""
-        with session_scope(self.engine) as session:
-            job = _get(session, job_id)
-            if job.state.finished:
-                raise TriageError(
-                    f"job {job_id} has already ended ({job.state.value}): nothing to cancel"
-                )
-            job.cancel_requested = True
-            session.add(job)
+        try:
+            job = jobs.request_cancel(self.engine, job_id)
+        except jobs.NoSuchJob as missing:
+            raise NotFound(str(missing)) from missing
+        if job.state.finished:
+            raise TriageError(
+                f"job {job_id} has already ended ({job.state.value}): nothing to cancel"
+            )
         with self._lock:
             event, future = self._cancels.get(job_id), self._futures.get(job_id)
         if event is not None:
@@ -155,36 +147,26 @@ class JobRunner:
 
     def job(self, job_id: int) -> Job:
         """One job's row; NotFound if there is none."""
-        with Session(self.engine) as session:
-            return _get(session, job_id)
+        try:
+            return jobs.read(self.engine, job_id)
+        except jobs.NoSuchJob as missing:
+            raise NotFound(str(missing)) from missing
 
     def jobs(self, limit: int = 50) -> list[Job]:
         """The latest jobs, newest first."""
-        query = select(Job).order_by(col(Job.id).desc()).limit(limit)
-        with Session(self.engine) as session:
-            return list(session.exec(query))
+        return jobs.latest(self.engine, limit)
 
     def steps(self, job_id: int) -> list[JobStep]:
         """A job's steps, in the order they ran."""
-        query = select(JobStep).where(JobStep.job_id == job_id).order_by(col(JobStep.position))
-        with Session(self.engine) as session:
-            return list(session.exec(query))
+        return jobs.steps(self.engine, job_id)
 
     def log(self, job_id: int, after_id: int = 0) -> list[JobLog]:
         """A job's log lines after line `after_id`, oldest first: poll it for a live tail."""
-        query = (
-            select(JobLog)
-            .where(JobLog.job_id == job_id, col(JobLog.id) > after_id)
-            .order_by(col(JobLog.id))
-        )
-        with Session(self.engine) as session:
-            return list(session.exec(query))
+        return jobs.log(self.engine, job_id, after_id)
 
     def recover(self) -> list[int]:
         """Mark `interrupted` the open jobs whose process is gone; their ids."""
-        with Session(self.engine) as session:
-            open_jobs = list(session.exec(select(Job).where(col(Job.state).in_(OPEN_STATES))))
-        gone = [job for job in open_jobs if not owner_alive(job)]
+        gone = [job for job in jobs.open_jobs(self.engine) if not owner_alive(job)]
         for job in gone:
             assert job.id is not None
             error = (
@@ -241,64 +223,12 @@ class JobRunner:
 
     def _start(self, job_id: int) -> bool:
         """Mark the job running; False if it was cancelled or closed while queued."""
-        with self.engine.begin() as connection:
-            moved = connection.execute(
-                sa.update(JOB)
-                .where(
-                    JOB.c.id == job_id,
-                    JOB.c.state == JobState.QUEUED,
-                    JOB.c.cancel_requested == sa.false(),
-                )
-                .values(state=JobState.RUNNING, started=self.clock())
-            )
-        return moved.rowcount == 1
+        return jobs.start(self.engine, job_id, self.clock())
 
     def _finish(
         self, job_id: int, state: JobState, summary: str, error: str | None, duration: int | None
     ) -> None:
-        """End an open job and append its audit entry, once, in one transaction."""
-        finished = self.clock()
-        with session_scope(self.engine) as session:
-            # Only an open job ends: a job recovered as interrupted by another process, or
-            # cancelled while queued, keeps how it ended, and gets one audit entry.
-            ended = session.connection().execute(
-                sa.update(JOB)
-                .where(JOB.c.id == job_id, JOB.c.state.in_(OPEN_STATES))
-                .values(state=state, finished=finished, summary=summary, error=error)
-            )
-            if ended.rowcount != 1:
-                return
-            job = _get(session, job_id)
-            if duration is None and job.started is not None:
-                duration = max(0, int((finished - job.started).total_seconds() * 1000))
-            job.duration_ms = duration
-            session.add(job)
-            session.execute(
-                sa.update(JOB_STEP)
-                .where(JOB_STEP.c.job_id == job_id, JOB_STEP.c.state == JobState.RUNNING)
-                .values(state=state if state is JobState.INTERRUPTED else JobState.FAILED)
-            )
-            detail = summary or error or ""
-            session.add(
-                AuditEntry(
-                    at=finished,
-                    actor=job.actor,
-                    action=job.kind,
-                    ticket_key=job.ticket_key,
-                    site=job.site,
-                    env=job.env,
-                    ref=job.ref,
-                    detail=f"dry run: {detail}" if job.dry_run else detail,
-                    result=state.value,
-                    duration_ms=duration,
-                )
-            )
+        """End an open job and append its audit entry, once (storage.jobs.finish)."""
+        jobs.finish(self.engine, job_id, state, summary, error, duration, self.clock())
         with self._lock:
             self._cancels.pop(job_id, None)
-
-
-def _get(session: Session, job_id: int) -> Job:
-    job = session.get(Job, job_id)
-    if job is None:
-        raise NotFound(f"there is no job {job_id}: see `triage jobs` for their ids")
-    return job

@@ -1,0 +1,199 @@
+"""The jobs' records: a job's row from queued to ended, its steps, its log, and its audit entry.
+
+Every statement on the job tables lives here; `core.jobs` calls these with an engine. A job
+ends once: `finish` updates only an open job, and writes the audit entry in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from triage.storage.db import session_scope
+from triage.storage.errors import StorageError
+from triage.storage.models import AuditEntry, Job, JobLog, JobState, JobStep, table_of
+
+JOB = table_of(Job)
+JOB_LOG = table_of(JobLog)
+JOB_STEP = table_of(JobStep)
+OPEN_STATES = (JobState.QUEUED, JobState.RUNNING)
+
+
+class NoSuchJob(StorageError):
+    """The job id names no job."""
+
+
+def get(session: Session, job_id: int) -> Job:
+    """One job's row; NoSuchJob if there is none."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NoSuchJob(f"there is no job {job_id}: see `triage jobs` for their ids")
+    return job
+
+
+def add(engine: Engine, job: Job) -> int:
+    """Write a new job's row; its id."""
+    with session_scope(engine) as session:
+        session.add(job)
+        session.flush()
+        assert job.id is not None
+        return job.id
+
+
+def read(engine: Engine, job_id: int) -> Job:
+    """One job's row."""
+    with Session(engine) as session:
+        return get(session, job_id)
+
+
+def latest(engine: Engine, limit: int) -> list[Job]:
+    """The latest jobs, newest first."""
+    with Session(engine) as session:
+        return list(session.exec(select(Job).order_by(col(Job.id).desc()).limit(limit)))
+
+
+def steps(engine: Engine, job_id: int) -> list[JobStep]:
+    """A job's steps, in the order they ran."""
+    query = select(JobStep).where(JobStep.job_id == job_id).order_by(col(JobStep.position))
+    with Session(engine) as session:
+        return list(session.exec(query))
+
+
+def log(engine: Engine, job_id: int, after_id: int = 0) -> list[JobLog]:
+    """A job's log lines after line `after_id`, oldest first."""
+    query = (
+        select(JobLog)
+        .where(JobLog.job_id == job_id, col(JobLog.id) > after_id)
+        .order_by(col(JobLog.id))
+    )
+    with Session(engine) as session:
+        return list(session.exec(query))
+
+
+def open_jobs(engine: Engine) -> list[Job]:
+    """The jobs still queued or running, by any process."""
+    with Session(engine) as session:
+        return list(session.exec(select(Job).where(col(Job.state).in_(OPEN_STATES))))
+
+
+def request_cancel(engine: Engine, job_id: int) -> Job:
+    """Flag an open job for cancelling (its process polls the flag); the job as it was."""
+    with session_scope(engine) as session:
+        job = get(session, job_id)
+        if not job.state.finished:
+            job.cancel_requested = True
+            session.add(job)
+        session.flush()
+        session.expunge(job)
+        return job
+
+
+def cancel_requested(engine: Engine, job_id: int) -> bool:
+    """Whether someone asked the job to stop."""
+    with engine.connect() as connection:
+        return bool(
+            connection.execute(sa.select(JOB.c.cancel_requested).where(JOB.c.id == job_id)).scalar()
+        )
+
+
+def start(engine: Engine, job_id: int, at: datetime) -> bool:
+    """Mark a queued job running; False if it was cancelled or ended meanwhile."""
+    with engine.begin() as connection:
+        moved = connection.execute(
+            sa.update(JOB)
+            .where(
+                JOB.c.id == job_id,
+                JOB.c.state == JobState.QUEUED,
+                JOB.c.cancel_requested == sa.false(),
+            )
+            .values(state=JobState.RUNNING, started=at)
+        )
+    return moved.rowcount == 1
+
+
+def finish(
+    engine: Engine,
+    job_id: int,
+    state: JobState,
+    summary: str,
+    error: str | None,
+    duration_ms: int | None,
+    at: datetime,
+) -> bool:
+    """End an open job and append its audit entry, once, in one transaction; False if not open.
+
+    A job recovered as interrupted by another process, or cancelled while queued, keeps how
+    it ended and its one audit entry. Steps still running end failed (interrupted, when the
+    job was).
+    """
+    with session_scope(engine) as session:
+        ended = session.connection().execute(
+            sa.update(JOB)
+            .where(JOB.c.id == job_id, JOB.c.state.in_(OPEN_STATES))
+            .values(state=state, finished=at, summary=summary, error=error)
+        )
+        if ended.rowcount != 1:
+            return False
+        job = get(session, job_id)
+        if duration_ms is None and job.started is not None:
+            duration_ms = max(0, int((at - job.started).total_seconds() * 1000))
+        job.duration_ms = duration_ms
+        session.add(job)
+        session.execute(
+            sa.update(JOB_STEP)
+            .where(JOB_STEP.c.job_id == job_id, JOB_STEP.c.state == JobState.RUNNING)
+            .values(state=state if state is JobState.INTERRUPTED else JobState.FAILED)
+        )
+        detail = summary or error or ""
+        session.add(
+            AuditEntry(
+                at=at,
+                actor=job.actor,
+                action=job.kind,
+                ticket_key=job.ticket_key,
+                site=job.site,
+                env=job.env,
+                ref=job.ref,
+                detail=f"dry run: {detail}" if job.dry_run else detail,
+                result=state.value,
+                duration_ms=duration_ms,
+            )
+        )
+    return True
+
+
+def start_step(engine: Engine, job_id: int, position: int, name: str, at: datetime) -> int:
+    """Record a running step of a job; its id."""
+    with engine.begin() as connection:
+        inserted = connection.execute(
+            sa.insert(JOB_STEP).values(
+                job_id=job_id,
+                position=position,
+                name=name[:255],
+                state=JobState.RUNNING,
+                started=at,
+            )  # fmt: skip
+        )
+        return int(inserted.inserted_primary_key[0])  # type: ignore[index]
+
+
+def end_step(engine: Engine, step_id: int, state: JobState, at: datetime, duration_ms: int) -> None:
+    """Record how a step ended and how long it took."""
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(JOB_STEP)
+            .where(JOB_STEP.c.id == step_id)
+            .values(state=state, finished=at, duration_ms=duration_ms)
+        )
+
+
+def write_log(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
+    """Append log lines (`job_id`, `at`, `step`, `line`) in one statement."""
+    with engine.begin() as connection:
+        connection.execute(sa.insert(JOB_LOG), list(rows))
