@@ -9,33 +9,30 @@ kept for the user to retry (move anyway), discard, or accept Jira's state.
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from core.config import Settings
 from core.errors import NotFound
-from core.tracker.client import (
-    Tracker,
-    TrackerAuthError,
-    TrackerRejected,
-    TrackerUnreachable,
-)
+from core.tracker.client import Tracker, TrackerRejected, TrackerUnreachable
 from core.tracker.mapping import StatusMapper, adf_text, parse_time, user_id, user_name
+from storage import outbox
 from storage.models import (
     BoardColumn,
-    Comment,
     OutboxEntry,
     OutboxKind,
     OutboxState,
     Ticket,
-    table_of,
     utcnow,
 )
 
@@ -61,6 +58,8 @@ class PushResult:
     conflicts: int = 0
     failed: int = 0
     waiting: int = 0
+    others: int = 0
+    """Changes waiting that other members make and only they may send."""
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -69,7 +68,38 @@ class PushResult:
             f"push: {self.done} done, {self.conflicts} in conflict, {self.failed} failed, "
             f"{self.waiting} waiting"
         )
+        if self.others:
+            line += f", {self.others} waiting for other members to push"
         return line + (f" ({self.errors[-1]})" if self.errors else "")
+
+
+def _id(entry: OutboxEntry) -> int:
+    assert entry.id is not None, "an outbox row read from the cache has an id"
+    return entry.id
+
+
+class _Heartbeat:
+    """Renews the pusher's lease on a change every third of the lease while it is sent."""
+
+    def __init__(self, pusher: Pusher, entry: OutboxEntry) -> None:
+        self.pusher, self.entry_id = pusher, _id(entry)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="outbox-lease", daemon=True)
+
+    def _beat(self) -> None:
+        pusher = self.pusher
+        while not self.stop.wait(pusher.lease.total_seconds() / 3):
+            until = pusher.clock() + pusher.lease
+            if not outbox.renew_lease(pusher.engine, self.entry_id, pusher.owner, until):
+                return
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 class _Outcome(StrEnum):
@@ -95,61 +125,76 @@ class Pusher:
         self.me = me
         self.clock = clock
         self.statuses = StatusMapper(settings.jira.status_map)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = timedelta(seconds=settings.jira.push_lease_seconds)
 
     def run(self) -> PushResult:
-        """Push every change that is due; stop early when Jira is unreachable."""
+        """Push every change that is due and ours to send; stop early when Jira is unreachable."""
         result = PushResult()
         blocked: set[str] = set()
-        now = self.clock()
-        for entry in self._pending():
-            if entry.ticket_key in blocked or (
-                entry.next_attempt_at is not None and entry.next_attempt_at > now
-            ):
-                # Later changes of a ticket wait for its earlier ones, also while those back off.
-                blocked.add(entry.ticket_key)
-                result.waiting += 1
-                continue
+        authors = self.authors()
+        while (entry := self._claim(authors, blocked)) is not None:
             try:
-                outcome, note = self._apply(entry)
+                outcome, note = self._send(entry)
             except TrackerUnreachable as error:
                 self._retry_later(entry, str(error))
-                result.waiting += 1
                 result.errors.append(str(error))
                 break
-            except TrackerAuthError:
-                raise
-            except TrackerRejected as error:
-                outcome, note = _Outcome.FAILED, str(error)
-                if error.status == 404:
-                    note = f"{entry.ticket_key} no longer exists in Jira"
             self._finish(entry, outcome, note)
             if outcome is _Outcome.DONE:
                 result.done += 1
             else:
+                # Later changes of this ticket wait for the user to settle this one.
                 blocked.add(entry.ticket_key)
                 if outcome is _Outcome.CONFLICT:
                     result.conflicts += 1
                 else:
                     result.failed += 1
                     result.errors.append(note)
+        result.waiting, result.others = outbox.waiting_counts(self.engine, authors)
         return result
+
+    def authors(self) -> list[str] | None:
+        """The outbox authors this pusher sends for; None: every author."""
+        return None
+
+    def _send(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
+        """Apply one claimed change, its lease renewed meanwhile; a refusal is its outcome."""
+        try:
+            with _Heartbeat(self, entry):
+                return self._apply(entry)
+        except TrackerRejected as error:
+            if error.status == 404:
+                return _Outcome.FAILED, f"{entry.ticket_key} no longer exists in Jira"
+            return _Outcome.FAILED, str(error)
+        except TrackerUnreachable:
+            raise  # the caller schedules a retry, under this pusher's lease
+        except BaseException:
+            outbox.finish(self.engine, _id(entry), self.owner)  # let it go for the next push
+            raise
 
     # -- reading and writing the outbox -------------------------------------------------------
 
-    def _pending(self) -> list[OutboxEntry]:
-        with Session(self.engine) as session:
-            query = (
-                select(OutboxEntry)
-                .where(OutboxEntry.state == OutboxState.PENDING)
-                .order_by(col(OutboxEntry.id))
-            )
-            return list(session.exec(query))
+    def _claim(self, authors: list[str] | None, blocked: set[str]) -> OutboxEntry | None:
+        return outbox.claim_next(
+            self.engine,
+            self.owner,
+            now=self.clock(),
+            lease=self.lease,
+            authors=authors,
+            skip=blocked,
+        )
 
     def _retry_later(self, entry: OutboxEntry, error: str) -> None:
         attempts = entry.attempts + 1
         delay = min(timedelta(seconds=5 * 2 ** min(attempts, 10)), MAX_BACKOFF)
-        self._update(
-            entry.id, attempts=attempts, last_error=error, next_attempt_at=self.clock() + delay
+        outbox.finish(
+            self.engine,
+            _id(entry),
+            self.owner,
+            attempts=attempts,
+            last_error=error,
+            next_attempt_at=self.clock() + delay,
         )
 
     def _finish(self, entry: OutboxEntry, outcome: _Outcome, note: str) -> None:
@@ -158,19 +203,16 @@ class Pusher:
             _Outcome.CONFLICT: OutboxState.CONFLICT,
             _Outcome.FAILED: OutboxState.FAILED,
         }[outcome]
-        self._update(
-            entry.id,
+        outbox.finish(
+            self.engine,
+            _id(entry),
+            self.owner,
             state=state,
             attempts=entry.attempts + 1,
             last_error=note or None,
             payload=entry.payload,
             finished=self.clock() if outcome is _Outcome.DONE else None,
         )
-
-    def _update(self, entry_id: int | None, **values: Any) -> None:
-        outbox = table_of(OutboxEntry)
-        with self.engine.begin() as connection:
-            connection.execute(sa.update(outbox).where(outbox.c.id == entry_id).values(values))
 
     # -- one change ---------------------------------------------------------------------------
 
@@ -234,27 +276,7 @@ class Pusher:
         """Post `body` unless Jira already has it from us since `since`; link the local row."""
         existing = self._find_comment(key, body, since)
         remote_id = existing or str(self.tracker.add_comment(key, body)["id"])
-        comment = table_of(Comment)
-        with self.engine.begin() as connection:
-            row = connection.execute(
-                sa.select(comment.c.id)
-                .where(
-                    comment.c.ticket_key == key,
-                    comment.c.body == body,
-                    comment.c.remote_id.is_(None),
-                )
-                .order_by(comment.c.id)
-                .limit(1)
-            ).first()
-            taken = connection.execute(
-                sa.select(comment.c.id).where(
-                    comment.c.ticket_key == key, comment.c.remote_id == remote_id
-                )
-            ).first()
-            if row is not None and taken is None:
-                connection.execute(
-                    sa.update(comment).where(comment.c.id == row[0]).values(remote_id=remote_id)
-                )
+        outbox.link_comment(self.engine, key, body, remote_id)
 
     def _find_comment(self, key: str, body: str, since: datetime) -> str | None:
         name, account = self.me
