@@ -228,9 +228,10 @@ class Pusher:
         key, payload = entry.ticket_key, entry.payload
         target = BoardColumn(payload["to"])
         remote = self.tracker.issue(key, ["status"])["fields"]["status"]["name"]
-        if payload.get("comment"):
-            self._comment(key, str(payload["comment"]), entry.created)
+        why = str(payload.get("comment") or "")
         if self.statuses.column(remote) == target:
+            if why:  # moved already (by us before a crash, or by someone): say why once
+                self._comment(key, why, entry.created)
             return _Outcome.DONE, ""
         expected = str(payload.get("from_status") or "")
         if remote.casefold() != expected.casefold() and not payload.get("force"):
@@ -251,7 +252,12 @@ class Pusher:
                 f"the transition to {transition['to']['name']!r} needs {', '.join(missing)}: "
                 "move it in Jira"
             )
-        self.tracker.transition(key, str(transition["id"]), fields or None)
+        # The why rides with the transition: Jira adds it only if the move happens.
+        self.tracker.transition(key, str(transition["id"]), fields or None, why)
+        if why:
+            remote_id = self._find_comment(key, why, entry.created)
+            if remote_id is not None:
+                outbox.link_comment(self.engine, key, why, remote_id)
         return _Outcome.DONE, ""
 
     def _transition_to(self, key: str, target: BoardColumn) -> dict[str, Any] | None:

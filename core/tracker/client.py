@@ -70,7 +70,9 @@ class Tracker(Protocol):
     def keys(self, jql: str) -> list[str]: ...
     def issue(self, key: str, fields: Sequence[str]) -> Json: ...
     def transitions(self, key: str) -> list[Json]: ...
-    def transition(self, key: str, transition_id: str, fields: Json | None = None) -> None: ...
+    def transition(
+        self, key: str, transition_id: str, fields: Json | None = None, comment: str = ""
+    ) -> None: ...
     def comments(self, key: str) -> list[Json]: ...
     def add_comment(self, key: str, body: str) -> Json: ...
     def assign(self, key: str, account: str | None) -> None: ...
@@ -343,11 +345,19 @@ class JiraTracker:
 
     # -- writes -------------------------------------------------------------------------------
 
-    def transition(self, key: str, transition_id: str, fields: Json | None = None) -> None:
-        """Apply a transition, with the fields the workflow asks for."""
+    def transition(
+        self, key: str, transition_id: str, fields: Json | None = None, comment: str = ""
+    ) -> None:
+        """Apply a transition, with the fields the workflow asks for and an optional comment.
+
+        The comment rides in the same request, so Jira adds it only if the move happens.
+        """
         body: Json = {"transition": {"id": transition_id}}
         if fields:
             body["fields"] = fields
+        if comment:
+            text = _adf(comment) if self.flavour == "cloud" else comment
+            body["update"] = {"comment": [{"add": {"body": text}}]}
         self._post(f"issue/{key}/transitions", body)
 
     def add_comment(self, key: str, body: str) -> Json:

@@ -331,3 +331,33 @@ def test_a_failed_change_can_be_dropped_or_tried_again(
     dropped = board.resolve(entry.id or 0, Resolution.DISCARD)
     assert dropped.state is OutboxState.DISCARDED
     assert pusher(board, tracker).run().failed == 0
+
+
+def test_a_moves_comment_goes_out_only_with_the_move(
+    board: Board, sandbox: JiraSandbox, tracker: JiraTracker
+) -> None:
+    discarded, retried = keys_in(board, BoardColumn.PO_REVIEW, 2)
+    for key in (discarded, retried):
+        board.move(key, BoardColumn.NEEDS_WORK, comment=f"the client wants changes on {key}")
+        sandbox.edit(key, status="QA")  # someone moved it in Jira meanwhile
+
+    result = pusher(board, tracker).run()
+
+    assert result.conflicts == 2, result.summary()
+    for key in (discarded, retried):
+        assert f"the client wants changes on {key}" not in comment_bodies(sandbox, key)
+    [move] = entries(board.engine, discarded)
+    board.resolve(move.id or 0, Resolution.DISCARD)
+    [move] = entries(board.engine, retried)
+    board.resolve(move.id or 0, Resolution.RETRY)
+    assert pusher(board, tracker).run().done == 1
+
+    assert f"the client wants changes on {discarded}" not in comment_bodies(sandbox, discarded)
+    assert status(sandbox, discarded) == "QA"
+    assert comment_bodies(sandbox, retried).count(f"the client wants changes on {retried}") == 1
+    assert transitions(sandbox, retried)[-1] == ("QA", "Needs Work")
+    with Session(board.engine) as session:  # the local comment knows its Jira id
+        [local_comment] = session.exec(
+            select(Comment).where(Comment.ticket_key == retried, Comment.author == board.me.name)
+        ).all()
+        assert local_comment.remote_id is not None
