@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from core.config import Settings
 from core.errors import NotFound
-from core.tracker.client import Tracker, TrackerRejected, TrackerUnreachable
+from core.tracker.client import Tracker, TrackerForbidden, TrackerRejected, TrackerUnreachable
 from core.tracker.mapping import StatusMapper, adf_text, parse_time, user_id, user_name
 from storage import outbox
 from storage.models import (
@@ -71,6 +71,14 @@ class PushResult:
         if self.others:
             line += f", {self.others} waiting for other members to push"
         return line + (f" ({self.errors[-1]})" if self.errors else "")
+
+
+def _refused(entry: OutboxEntry, status: int, why: str) -> str:
+    """What a refusal of one change says: Jira's reason, and how to settle it."""
+    return (
+        f"Jira refused this {entry.kind.value} on {entry.ticket_key} ({status}: {why}): "
+        f"fix it in Jira, then `triage resolve {entry.id} retry`, or discard it"
+    )
 
 
 def _id(entry: OutboxEntry) -> int:
@@ -163,10 +171,12 @@ class Pusher:
         try:
             with _Heartbeat(self, entry):
                 return self._apply(entry)
+        except TrackerForbidden as error:
+            return _Outcome.FAILED, _refused(entry, 403, error.detail or "permission denied")
         except TrackerRejected as error:
             if error.status == 404:
-                return _Outcome.FAILED, f"{entry.ticket_key} no longer exists in Jira"
-            return _Outcome.FAILED, str(error)
+                return _Outcome.FAILED, _refused(entry, 404, "it no longer exists in Jira")
+            return _Outcome.FAILED, _refused(entry, error.status, str(error))
         except TrackerUnreachable:
             raise  # the caller schedules a retry, under this pusher's lease
         except BaseException:

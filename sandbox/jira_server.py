@@ -42,6 +42,14 @@ CLOUD_BAD_CREDENTIALS = "Client must be authenticated to access this resource."
 _API_PATH = re.compile(r"/rest/api/(2|3|latest)/(.+?)/?")
 
 
+REFUSALS = {
+    403: "You do not have permission to edit this issue.",
+    404: "Issue does not exist or you do not have permission to see it.",
+    400: "This issue cannot be changed in its current state.",
+}
+"""What Jira says when it refuses a write on one issue (`JiraSandbox.refuse_writes`)."""
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -125,6 +133,7 @@ class JiraSandbox:
         self._thread: threading.Thread | None = None
         self._limited = 0
         self._retry_after = 1
+        self._refused: dict[str, int] = {}
 
     @classmethod
     def from_agency(cls, agency: Any, **kw: Any) -> JiraSandbox:
@@ -217,6 +226,17 @@ class JiraSandbox:
         with self._state.lock:
             self._limited = count
             self._retry_after = retry_after
+
+    def refuse_writes(self, key: str, status: int | None = 403) -> None:
+        """Answer every write on issue ``key`` with ``status`` (403, 404, 400…); None lifts it.
+
+        Reads still work, as for an account that may browse a project but not edit it.
+        """
+        with self._state.lock:
+            if status is None:
+                self._refused.pop(key.upper(), None)
+            else:
+                self._refused[key.upper()] = status
 
     def edit(self, key: str, *, at: datetime | None = None, **fields: Any) -> None:
         """Change an issue as someone in Jira would, e.g. ``edit("SUP-1", status="QA")``.
@@ -314,6 +334,9 @@ class JiraSandbox:
         assert self._api is not None
         with self._state.lock:
             self.calls[route.name] += 1
+            refused = self._refused.get(str(captures.get("key", "")).upper())
+            if refused is not None and method != "GET":
+                return Reply(refused, {"errorMessages": [REFUSALS.get(refused, "")], "errors": {}})
             try:
                 reply: Reply = getattr(self._api, route.handler)(req)
             except ApiError as exc:

@@ -11,6 +11,7 @@ Exceptions::
     TrackerError            from core.errors.TriageError; the message says what to do
     ├── TrackerUnreachable  no answer (refused, timed out, DNS), or still rate limited
     ├── TrackerAuthError    401/403: the credentials are wrong or lack permission
+    │   └── TrackerForbidden    403: this account may not do this (on this issue)
     └── TrackerRejected     any other refusal (400/404/409…), with Jira's own message
 """
 
@@ -49,6 +50,14 @@ class TrackerUnreachable(TrackerError):
 
 class TrackerAuthError(TrackerError):
     """Jira refused the credentials."""
+
+
+class TrackerForbidden(TrackerAuthError):
+    """Jira denied this request (403); `detail` is Jira's own message, if it gave one."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class TrackerRejected(TrackerError):
@@ -191,9 +200,10 @@ class JiraTracker:
                 f"Jira at {url} refused {who} (401): run `triage login` or set TRIAGE_JIRA_TOKEN"
             )
         if status == 403:
-            return TrackerAuthError(
+            return TrackerForbidden(
                 f"Jira at {url} denied access (403): the account lacks permission for this "
-                "project, or a CAPTCHA is pending — log in to Jira in a browser once"
+                "project, or a CAPTCHA is pending — log in to Jira in a browser once",
+                _jira_message(error),
             )
         if status in (429, 503):
             return TrackerUnreachable(f"Jira at {url} is busy ({status}): sync again later")

@@ -361,3 +361,32 @@ def test_a_moves_comment_goes_out_only_with_the_move(
             select(Comment).where(Comment.ticket_key == retried, Comment.author == board.me.name)
         ).all()
         assert local_comment.remote_id is not None
+
+
+@pytest.mark.parametrize("refusal", [403, 404, 400])
+def test_one_refused_ticket_does_not_stop_the_other_changes(
+    board: Board, sandbox: JiraSandbox, tracker: JiraTracker, refusal: int
+) -> None:
+    first, refused, last = keys_in(board, BoardColumn.PO_REVIEW, 3)
+    board.comment(first, "a note before the refusal")
+    board.move(refused, BoardColumn.READY_TO_DEPLOY)
+    board.comment(refused, "a note behind the refused move")
+    board.comment(last, "a note after the refusal")
+    sandbox.refuse_writes(refused, refusal)
+
+    result = pusher(board, tracker).run()
+
+    assert (result.done, result.failed) == (2, 1), result.summary()
+    assert comment_bodies(sandbox, first).count("a note before the refusal") == 1
+    assert comment_bodies(sandbox, last).count("a note after the refusal") == 1
+    assert status(sandbox, refused) == "PO Review"
+    move, note = entries(board.engine, refused)
+    assert move.state is OutboxState.FAILED and str(refusal) in (move.last_error or "")
+    assert note.state is OutboxState.PENDING  # waits behind the refused move
+
+    sandbox.refuse_writes(refused, None)  # the admin granted the permission
+    board.resolve(move.id or 0, Resolution.RETRY)
+    again = pusher(board, tracker).run()
+    assert (again.done, again.failed) == (2, 0), again.summary()
+    assert status(sandbox, refused) == "Ready To Deploy"
+    assert comment_bodies(sandbox, refused).count("a note behind the refused move") == 1
