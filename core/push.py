@@ -10,6 +10,7 @@ kept for the user to retry (move anyway), discard, or accept Jira's state.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import uuid
@@ -71,6 +72,16 @@ class PushResult:
         if self.others:
             line += f", {self.others} waiting for other members to push"
         return line + (f" ({self.errors[-1]})" if self.errors else "")
+
+
+def comparable(text: str) -> str:
+    """A comment's text as both Jira flavours keep it, to know it again after a crash.
+
+    Cloud drops blank paragraphs; Data Center turns CRLF into LF and collapses runs of
+    blank lines; both lose trailing spaces.
+    """
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _refused(entry: OutboxEntry, status: int, why: str) -> str:
@@ -297,12 +308,13 @@ class Pusher:
     def _find_comment(self, key: str, body: str, since: datetime) -> str | None:
         name, account = self.me
         earliest = since - timedelta(minutes=5)
+        wanted = comparable(body)
         for remote in self.tracker.comments(key):
             author = remote.get("author")
             mine = user_id(author) == account if account else user_name(author) == name
             if (
                 mine
-                and adf_text(remote.get("body")).strip() == body.strip()
+                and comparable(adf_text(remote.get("body"))) == wanted
                 and parse_time(str(remote["created"])) >= earliest
             ):
                 return str(remote["id"])

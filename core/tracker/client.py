@@ -18,6 +18,7 @@ Exceptions::
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -383,15 +384,19 @@ class JiraTracker:
 
 
 def _adf(text: str) -> Json:
-    paragraphs = [block for block in text.split("\n\n") if block.strip()] or [text]
-    return {
-        "type": "doc",
-        "version": 1,
-        "content": [
-            {"type": "paragraph", "content": [{"type": "text", "text": block}]}
-            for block in paragraphs
-        ],
-    }
+    """Plain text as an ADF document: blank lines part paragraphs, newlines become breaks."""
+    blocks = re.split(r"\n[ \t]*\n\s*", text.replace("\r\n", "\n").replace("\r", "\n").strip())
+    paragraphs: list[Json] = []
+    for block in blocks:
+        nodes: list[Json] = []
+        for number, line in enumerate(block.split("\n")):
+            if number:
+                nodes.append({"type": "hardBreak"})
+            if line:
+                nodes.append({"type": "text", "text": line})
+        if nodes:
+            paragraphs.append({"type": "paragraph", "content": nodes})
+    return {"type": "doc", "version": 1, "content": paragraphs}
 
 
 def _retry_after(error: Any) -> float:

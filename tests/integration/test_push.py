@@ -390,3 +390,26 @@ def test_one_refused_ticket_does_not_stop_the_other_changes(
     assert (again.done, again.failed) == (2, 0), again.summary()
     assert status(sandbox, refused) == "Ready To Deploy"
     assert comment_bodies(sandbox, refused).count("a note behind the refused move") == 1
+
+
+def test_a_replay_recognises_a_comment_jira_normalised(
+    board: Board, sandbox: JiraSandbox, tracker: JiraTracker
+) -> None:
+    key = keys_in(board, BoardColumn.PO_REVIEW, 1)[0]
+    body = "Checked on staging.\r\n\r\n\r\nThe form works now.\n\n\n\n \n\nThanks!  "
+    board.comment(key, body)
+    assert pusher(board, tracker).run().done == 1
+    assert len([b for b in comment_bodies(sandbox, key) if "The form works now." in b]) == 1
+    # A crash after Jira took the comment, before the cache recorded it: the row is pending.
+    [entry] = entries(board.engine, key)
+    with Session(board.engine) as session:
+        row = session.get(OutboxEntry, entry.id)
+        assert row is not None
+        row.state, row.finished = OutboxState.PENDING, None
+        session.add(row)
+        session.commit()
+
+    replay = pusher(board, tracker).run()
+
+    assert replay.done == 1, replay.summary()
+    assert len([b for b in comment_bodies(sandbox, key) if "The form works now." in b]) == 1
