@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from core.config import Settings
 from core.errors import NotFound
+from core.tracker import identity
 from core.tracker.client import Tracker, TrackerForbidden, TrackerRejected, TrackerUnreachable
 from core.tracker.mapping import StatusMapper, adf_text, parse_time, user_id, user_name
 from storage import outbox
@@ -135,14 +136,13 @@ class Pusher:
         engine: Engine,
         settings: Settings,
         tracker: Tracker,
-        me: tuple[str, str | None],
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.tracker = tracker
-        self.me = me
         self.clock = clock
+        self.identity = identity.current(engine, settings)
         self.statuses = StatusMapper(settings.jira.status_map)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = timedelta(seconds=settings.jira.push_lease_seconds)
@@ -151,7 +151,11 @@ class Pusher:
         """Push every change that is due and ours to send; stop early when Jira is unreachable."""
         result = PushResult()
         blocked: set[str] = set()
-        authors = self.authors()
+        due = outbox.any_due(self.engine, self.clock())
+        authors = self.authors(due)
+        if not due:
+            result.waiting, result.others = outbox.waiting_counts(self.engine, authors)
+            return result
         while (entry := self._claim(authors, blocked)) is not None:
             try:
                 outcome, note = self._send(entry)
@@ -173,9 +177,18 @@ class Pusher:
         result.waiting, result.others = outbox.waiting_counts(self.engine, authors)
         return result
 
-    def authors(self) -> list[str] | None:
-        """The outbox authors this pusher sends for; None: every author."""
-        return None
+    def authors(self, due: bool = True) -> list[str]:
+        """The authors whose changes this pusher sends: the tracker's account.
+
+        Asks Jira (`/myself`) once, while the cache does not know who the account is, and
+        before sending for a token without a user name: such accounts share one cache key.
+        """
+        if self.identity.account_id is None or (due and not self.settings.jira.user):
+            try:
+                self.identity = identity.resolve(self.engine, self.settings, self.tracker)
+            except TrackerUnreachable:
+                pass  # its changes are tried, and back off, like any other
+        return self.identity.authors()
 
     def _send(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
         """Apply one claimed change, its lease renewed meanwhile; a refusal is its outcome."""
@@ -196,7 +209,7 @@ class Pusher:
 
     # -- reading and writing the outbox -------------------------------------------------------
 
-    def _claim(self, authors: list[str] | None, blocked: set[str]) -> OutboxEntry | None:
+    def _claim(self, authors: list[str], blocked: set[str]) -> OutboxEntry | None:
         return outbox.claim_next(
             self.engine,
             self.owner,
@@ -306,7 +319,7 @@ class Pusher:
         outbox.link_comment(self.engine, key, body, remote_id)
 
     def _find_comment(self, key: str, body: str, since: datetime) -> str | None:
-        name, account = self.me
+        name, account = self.identity.name, self.identity.account_id
         earliest = since - timedelta(minutes=5)
         wanted = comparable(body)
         for remote in self.tracker.comments(key):
@@ -322,6 +335,8 @@ class Pusher:
 
     def _assign(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
         key, account = entry.ticket_key, entry.payload.get("account_id")
+        if entry.payload.get("to_author") and self.identity.account_id:
+            account = self.identity.account_id
         remote = self.tracker.issue(key, ["assignee"])["fields"].get("assignee")
         if user_id(remote) != account:
             self.tracker.assign(key, account)

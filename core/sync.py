@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from core.config import Settings
 from core.errors import ConfigError
 from core.ingest import map_issues, store_in
+from core.tracker import identity
 from core.tracker.client import JiraTracker, Tracker
 from core.tracker.mapping import BASE_FIELDS, FieldIds, StatusMapper, parse_time, resolve_fields
 from storage import queries
@@ -183,11 +184,9 @@ class Sync:
     def _learn_profile(self) -> None:
         """Who we are, in which time zone, and where the custom fields live."""
         me = self.tracker.myself()
+        identity.remember(self.engine, self.settings, me)
         resolved = resolve_fields(self.tracker.fields(), self.settings.jira.fields)
         with self.engine.begin() as connection:
-            queries.set_meta(connection, "me_name", str(me.get("displayName") or ""))
-            account = me.get("accountId") or me.get("name") or ""
-            queries.set_meta(connection, "me_id", str(account))
             queries.set_meta(connection, "account_time_zone", str(me.get("timeZone") or "UTC"))
             queries.set_meta(connection, "jira_flavour", self.tracker.flavour)
             queries.set_meta(connection, "field_ids", json.dumps(resolved.__dict__))

@@ -198,7 +198,14 @@ def _assign(
         OutboxEntry(
             ticket_key=ticket.key,
             kind=OutboxKind.ASSIGN,
-            payload={"assignee": name, "account_id": account, "previous": previous},
+            # Assigned to its own author: one whose account Jira has not named yet is
+            # assigned to whoever the author's pusher is, which is that account.
+            payload={
+                "assignee": name,
+                "account_id": account,
+                "previous": previous,
+                "to_author": name == author[0],
+            },
             created=at,
             author=author[0],
             author_id=author[1],
@@ -274,6 +281,13 @@ def claim_next(
             claimed = row[0]
     with Session(engine) as session:
         return session.get(OutboxEntry, claimed)
+
+
+def any_due(engine: Engine, now: datetime) -> bool:
+    """Whether some pusher could claim a change now (cheap: no lease is taken)."""
+    with engine.connect() as connection:
+        query = sa.select(OUTBOX.c.id).where(_claimable(now, None, ())).limit(1)
+        return connection.execute(query).first() is not None
 
 
 def renew_lease(engine: Engine, entry_id: int, owner: str, until: datetime) -> bool:

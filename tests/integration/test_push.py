@@ -85,7 +85,7 @@ def board(cache: Engine, settings: Settings) -> Board:
 
 
 def pusher(board: Board, tracker: Any, **kw: Any) -> Pusher:
-    return Pusher(board.engine, board.settings, tracker, (board.me.name, board.me.account_id), **kw)
+    return Pusher(board.engine, board.settings, tracker, **kw)
 
 
 def keys_in(board: Board, column: BoardColumn, count: int) -> list[str]:
