@@ -29,8 +29,8 @@ for path in (ROOT, ROOT / "tests", ROOT / "tests" / "integration"):
 from dockerd import ensure_docker, ensure_images  # noqa: E402
 from site_fixtures import World, build_world  # noqa: E402
 
-from core.clone import clone_prod  # noqa: E402
-from core.reporting import ListReporter  # noqa: E402
+from triage.core.jobs.reporting import ListReporter  # noqa: E402
+from triage.core.sites.clone import clone_prod  # noqa: E402
 
 GROW = [
     # Content: 60,000 articles of about 1 kB.

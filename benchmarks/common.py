@@ -11,11 +11,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.board import Board  # noqa: E402
-from core.config import Settings, load_settings  # noqa: E402
-from core.demo import load_demo  # noqa: E402
-from sandbox.agency import build_agency  # noqa: E402
-from storage.db import open_cache  # noqa: E402
+from triage.core.board.service import Board  # noqa: E402
+from triage.core.config import Settings, load_settings  # noqa: E402
+from triage.core.demo import load_demo  # noqa: E402
+from triage.sandbox.agency import build_agency  # noqa: E402
+from triage.storage.db import open_cache  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 

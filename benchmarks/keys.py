@@ -20,9 +20,9 @@ from typing import Any
 import textual._compositor as compositor
 from common import demo_cache, median_ms, p95_ms
 
-from core.board import Board
-from storage.models import BoardColumn
-from tui.app import make_app
+from triage.core.board.service import Board
+from triage.storage.columns import BoardColumn
+from triage.tui.app import make_app
 
 FRAMES: list[float] = []
 """When each frame finished painting (perf_counter), recorded by the patched compositor."""

@@ -45,10 +45,10 @@ if {baseline!r}:
             self.call_after_refresh(self.exit)
     Bare().run(headless=True, size=(160, 48))
 else:
-    from core.board import Board
-    from core.config import load_settings
-    from storage.db import open_cache
-    from tui.app import make_app
+    from triage.core.board.service import Board
+    from triage.core.config import load_settings
+    from triage.storage.db import open_cache
+    from triage.tui.app import make_app
     settings = load_settings(None, data_dir={data_dir!r})
     app = make_app(Board(open_cache(settings.resolved_database_url()), settings))
     def ready():

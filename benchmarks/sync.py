@@ -23,14 +23,14 @@ from pathlib import Path
 
 from common import median_ms
 
-import core.tracker.client as client
-from core.config import load_settings
-from core.sync import OVERLAP, Sync, SyncResult
-from core.tracker.client import Credentials, JiraTracker
-from sandbox.agency import Agency, build_agency
-from sandbox.jira_server import JiraSandbox
-from storage import queries
-from storage.db import open_cache
+import triage.core.tracker.client as client
+from triage.core.config import load_settings
+from triage.core.tracker.client import Credentials, JiraTracker
+from triage.core.tracker.sync import OVERLAP, Sync, SyncResult
+from triage.sandbox.agency import Agency, build_agency
+from triage.sandbox.jira_server import JiraSandbox
+from triage.storage import queries
+from triage.storage.db import open_cache
 
 JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}

@@ -17,14 +17,14 @@ from pathlib import Path
 
 from common import median_ms
 
-from core.board import Board
-from core.config import load_settings
-from core.sync import Sync
-from core.tracker.client import Credentials, JiraTracker
-from sandbox.agency import build_agency
-from sandbox.jira_server import JiraSandbox
-from storage import queries
-from storage.db import open_cache
+from triage.core.board.service import Board
+from triage.core.config import load_settings
+from triage.core.tracker.client import Credentials, JiraTracker
+from triage.core.tracker.sync import Sync
+from triage.sandbox.agency import build_agency
+from triage.sandbox.jira_server import JiraSandbox
+from triage.storage import queries
+from triage.storage.db import open_cache
 
 CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
 SANDBOX_USER = {"cloud": "me@agency.example", "dc": "me"}

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from common import NOW, median_ms
 
-from core.config import JiraFields
-from core.ingest import map_issues
-from core.tracker.mapping import StatusMapper, resolve_fields
-from sandbox.agency import build_agency
-from storage import queries
-from storage.db import make_engine, open_cache, sqlite_url
+from triage.core.config import JiraFields
+from triage.core.tracker.ingest import map_issues
+from triage.core.tracker.mapping import StatusMapper, resolve_fields
+from triage.sandbox.agency import build_agency
+from triage.storage import queries
+from triage.storage.db import make_engine, open_cache, sqlite_url
 
 
 def rows(tickets: int) -> list[dict[str, object]]:

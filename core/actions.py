@@ -14,14 +14,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from core.board import Board, MoveRefused
-from core.errors import TriageError
-from core.git import BranchStatus, Git, branch_name
-from core.jobs import JobRunner, Operation
-from core.reporting import Reporter
-from core.sites import PROD, Inventory, Site
-from storage import outbox
-from storage.models import BoardColumn, Ticket
+from triage.core.board.service import Board, MoveRefused
+from triage.core.jobs.reporting import Reporter
+from triage.core.jobs.runner import JobRunner, Operation
+from triage.core.sites.git import BranchStatus, Git, branch_name
+from triage.core.sites.inventory import PROD, Inventory, Site
+from triage.storage import outbox
+from triage.storage.columns import BoardColumn
+from triage.storage.errors import TriageError
+from triage.storage.models import Ticket
 
 DEV, TEST = "dev", "test"
 WORK_COLUMNS = frozenset({BoardColumn.TODO, BoardColumn.NEEDS_WORK, BoardColumn.IN_PROGRESS})
@@ -81,19 +82,19 @@ def _real_git(site: Site, reporter: Reporter) -> GitOps:
 
 # The Docker SDK loads only when an action runs: the board must open fast.
 def _real_engines() -> EngineSet:
-    from core.environments import Engines
+    from triage.core.sites.environments import Engines
 
     return Engines()
 
 
 def _real_clone(*args: Any, **kwargs: Any) -> Any:
-    from core.clone import clone_prod
+    from triage.core.sites.clone import clone_prod
 
     return clone_prod(*args, **kwargs)
 
 
 def _real_deploy(*args: Any, **kwargs: Any) -> Any:
-    from core.deploy import deploy
+    from triage.core.sites.deploy import deploy
 
     return deploy(*args, **kwargs)
 

@@ -11,10 +11,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from core import paths
-from core.errors import ConfigError
-from storage.db import redact, sqlite_url
-from storage.models import BoardColumn
+from triage.core import paths
+from triage.core.errors import ConfigError
+from triage.storage.columns import BoardColumn
+from triage.storage.db import redact, sqlite_url
 
 SECRET_WORDS = ("token", "password", "secret")
 

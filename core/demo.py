@@ -14,20 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.config import Settings
-from core.errors import TriageError
-from core.ingest import map_issues, store_in
-from core.tracker.mapping import StatusMapper, resolve_fields, user_id, user_name
-from storage.models import (
-    BoardColumn,
-    Comment,
-    Meta,
-    OutboxEntry,
-    StatusChange,
-    Ticket,
-    table_of,
-)
-from storage.queries import get_meta, set_meta, ticket_count
+from triage.core.config import Settings
+from triage.core.tracker.ingest import map_issues, store_in
+from triage.core.tracker.mapping import StatusMapper, resolve_fields, user_id, user_name
+from triage.storage.columns import BoardColumn
+from triage.storage.errors import TriageError
+from triage.storage.models import Comment, Meta, OutboxEntry, StatusChange, Ticket, table_of
+from triage.storage.queries import get_meta, set_meta, ticket_count
 
 _AFTER_REVIEW = {
     BoardColumn.QA,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal
 
-from sandbox.jql_eval import parse_timestamp
+from triage.sandbox.jql_eval import parse_timestamp
 
 Flavour = Literal["cloud", "dc"]
 Json = dict[str, Any]

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
-from sandbox import jira_writes as writes
-from sandbox.jira_render import Flavour, Json, View, choose_fields, jira_time, split_list
-from sandbox.jira_state import RESOLUTIONS, ApiError, JiraState
-from sandbox.jql import JqlError
-from sandbox.jql_eval import prepare
+from triage.sandbox import jira_writes as writes
+from triage.sandbox.jira_render import Flavour, Json, View, choose_fields, jira_time, split_list
+from triage.sandbox.jira_state import RESOLUTIONS, ApiError, JiraState
+from triage.sandbox.jql import JqlError
+from triage.sandbox.jql_eval import prepare
 
 GONE = (
     "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "

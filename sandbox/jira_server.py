@@ -7,7 +7,7 @@ personal access tokens (Bearer) or Basic auth. Issues are stored in the Cloud sh
 per flavour. Tests steer it with ``edit``, ``delete``, ``set_clock``, ``inject_rate_limit``
 and ``latency_ms``, and read ``calls`` to count requests per endpoint.
 
-Run it standalone: ``python -m sandbox.jira_server --flavour cloud --tickets 500``.
+Run it standalone: ``python -m triage.sandbox.jira_server --flavour cloud --tickets 500``.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from sandbox.jira_render import Account, Flavour, Json
-from sandbox.jira_routes import Api, Reply, Request, find_route
-from sandbox.jira_state import ApiError, JiraState
+from triage.sandbox.jira_render import Account, Flavour, Json
+from triage.sandbox.jira_routes import Api, Reply, Request, find_route
+from triage.sandbox.jira_state import ApiError, JiraState
 
 __all__ = ["JiraSandbox", "serve"]
 
@@ -405,7 +405,7 @@ def serve(
     latency_ms: float = 0,
 ) -> None:
     """Serve a demo agency's tickets until Ctrl-C, printing the URL and the credentials."""
-    from sandbox.agency import build_agency  # only the standalone server needs the agency
+    from triage.sandbox.agency import build_agency  # only the standalone server needs the agency
 
     if flavour not in ("cloud", "dc"):
         raise ValueError(f"flavour must be 'cloud' or 'dc', not {flavour!r}")

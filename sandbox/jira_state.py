@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sandbox.jira_render import Account, Flavour, Json, adf_to_text, is_adf, text_to_adf
-from sandbox.jql_eval import JqlContext
+from triage.sandbox.jira_render import Account, Flavour, Json, adf_to_text, is_adf, text_to_adf
+from triage.sandbox.jql_eval import JqlContext
 
 NO_ISSUE = "Issue does not exist or you do not have permission to see it."
 RESOLUTIONS: list[Json] = [

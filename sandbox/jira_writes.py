@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sandbox.jira_render import Json, is_adf, text_to_adf
-from sandbox.jira_state import PRIORITIES, RESOLUTIONS, ApiError, JiraState, pick
+from triage.sandbox.jira_render import Json, is_adf, text_to_adf
+from triage.sandbox.jira_state import PRIORITIES, RESOLUTIONS, ApiError, JiraState, pick
 
 NOT_SETTABLE = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
 NOT_ADF = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from sandbox.jql import Bool, Clause, JqlError, Node, Query, Value, parse
+from triage.sandbox.jql import Bool, Clause, JqlError, Node, Query, Value, parse
 
 __all__ = ["JqlContext", "Prepared", "parse_timestamp", "prepare"]
 

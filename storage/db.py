@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
-from storage import models
+from triage.storage import models
 
 SCHEMA_VERSION = 1
 

@@ -22,10 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage.db import StorageError, session_scope
-from storage.models import (
+from triage.storage.columns import BoardColumn
+from triage.storage.db import session_scope
+from triage.storage.errors import StorageError
+from triage.storage.models import (
     AuditEntry,
-    BoardColumn,
     Comment,
     OutboxEntry,
     OutboxKind,

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.models import (
+from triage.storage.columns import BoardColumn
+from triage.storage.models import (
     JIRA_TICKET_FIELDS,
-    BoardColumn,
     Comment,
     Meta,
     OutboxEntry,

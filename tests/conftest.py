@@ -20,7 +20,7 @@ from postgres import (
 )
 from sqlalchemy.engine import Engine, make_url
 
-from storage.db import open_cache, sqlite_url
+from triage.storage.db import open_cache, sqlite_url
 
 TicketRow = Callable[..., dict[str, Any]]
 

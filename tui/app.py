@@ -12,18 +12,17 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from core.board import Board, MoveRefused
-from core.errors import TriageError
-from storage import queries
-from storage.db import StorageError
-from storage.models import BoardColumn
-from tui.commands import ActionCommands, TicketCommands
-from tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
-from tui.screens.board import BoardScreen
-from tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
-from tui.screens.help import HelpScreen
-from tui.screens.ticket import TicketScreen
-from tui.site_actions import SiteActions
+from triage.core.board.service import Board, MoveRefused
+from triage.storage import queries
+from triage.storage.columns import BoardColumn
+from triage.storage.errors import StorageError, TriageError
+from triage.tui.commands import ActionCommands, TicketCommands
+from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
+from triage.tui.screens.board import BoardScreen
+from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
+from triage.tui.screens.help import HelpScreen
+from triage.tui.screens.ticket import TicketScreen
+from triage.tui.site_actions import SiteActions
 
 __all__ = ["PUSH_DELAY", "TriageApp", "make_app"]
 
@@ -240,7 +239,7 @@ class TriageApp(SiteActions, JiraSyncApp):
 
     @on(TicketScreen.ResolutionChosen)
     def settle_conflict(self, event: TicketScreen.ResolutionChosen) -> None:
-        from core.push import Resolution
+        from triage.core.tracker.push import Resolution
 
         how = Resolution(event.how)
         try:

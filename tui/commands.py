@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 
 if TYPE_CHECKING:
-    from tui.app import TriageApp
+    from triage.tui.app import TriageApp
 
 MAX_TICKET_HITS = 30
 

@@ -17,17 +17,16 @@ from textual.app import App
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from core.board import Board
-from core.errors import TriageError
-from storage import queries
-from storage.db import StorageError
-from storage.models import OutboxState
-from tui.screens.board import BoardScreen
-from tui.screens.ticket import TicketScreen
-from tui.sync_status import PushFinished, SyncFailed, SyncFinished, SyncStatus
+from triage.core.board.service import Board
+from triage.storage import queries
+from triage.storage.errors import StorageError, TriageError
+from triage.storage.models import OutboxState
+from triage.tui.screens.board import BoardScreen
+from triage.tui.screens.ticket import TicketScreen
+from triage.tui.sync_status import PushFinished, SyncFailed, SyncFinished, SyncStatus
 
 if TYPE_CHECKING:
-    from core.tracker.client import Tracker
+    from triage.core.tracker.client import Tracker
 
 TrackerFactory = Callable[[], "Tracker"]
 """Connects to Jira; called in a worker thread, never before the first paint."""
@@ -107,8 +106,8 @@ class JiraSyncApp(App[None]):
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def sync_with_jira(self, refetch: tuple[str, ...] = ()) -> None:
         """Push, sync, and read the board again, off the UI thread; post what happened."""
-        from core.tracker.client import TrackerError, TrackerUnreachable
-        from core.workspace import sync_and_push
+        from triage.core.tracker.client import TrackerError, TrackerUnreachable
+        from triage.core.tracker.rounds import sync_and_push
 
         board = self.board
         try:
@@ -133,8 +132,8 @@ class JiraSyncApp(App[None]):
     @work(thread=True, exclusive=True, group="push", exit_on_error=False)
     def push_changes(self) -> None:
         """Push the outbox, off the UI thread; post the cards whose changes moved on."""
-        from core.tracker.client import TrackerError, TrackerUnreachable
-        from core.workspace import push_outbox
+        from triage.core.tracker.client import TrackerError, TrackerUnreachable
+        from triage.core.tracker.rounds import push_outbox
 
         board = self.board
         try:

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 
-from core.actions import ActionContext, actions_for, run_action
-from core.errors import TriageError
-from core.jobs import JobRunner
-from core.sites import Inventory, load_inventory
-from tui.screens.actions import ActionPanel, ConfirmSite
-from tui.screens.jobs import JobScreen, JobsScreen
+from triage.core.actions import ActionContext, actions_for, run_action
+from triage.core.jobs.runner import JobRunner
+from triage.core.sites.inventory import Inventory, load_inventory
+from triage.storage.errors import TriageError
+from triage.tui.screens.actions import ActionPanel, ConfirmSite
+from triage.tui.screens.jobs import JobScreen, JobsScreen
 
 if TYPE_CHECKING:
-    from core.board import Board
+    from triage.core.board.service import Board
 
 
 class SiteActions(App[None]):

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from core.board import BoardData
-from storage.models import OutboxState
-from storage.queries import CardRow
+from triage.core.board.service import BoardData
+from triage.storage.models import OutboxState
+from triage.storage.queries import CardRow
 
 if TYPE_CHECKING:
-    from core.push import PushResult
-    from core.sync import SyncResult
+    from triage.core.tracker.push import PushResult
+    from triage.core.tracker.sync import SyncResult
 
 Changes = dict[OutboxState, int]
 """How many changes wait for Jira, are in conflict, or failed."""

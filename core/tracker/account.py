@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from core.config import Settings
-from core.errors import ConfigError
-from core.tracker.client import Credentials, Flavour, JiraTracker
+from triage.core.config import Settings
+from triage.core.errors import ConfigError
+from triage.core.tracker.client import Credentials, Flavour, JiraTracker
 
 KEYRING_SERVICE = "triage"
 TOKEN_ENV = "TRIAGE_JIRA_TOKEN"

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from core.errors import TriageError
+from triage.storage.errors import TriageError
 
 Flavour = Literal["cloud", "dc"]
 Json = dict[str, Any]

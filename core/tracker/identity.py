@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from core.config import Settings
-from core.tracker.client import Tracker
-from storage import queries
+from triage.core.config import Settings
+from triage.core.tracker.client import Tracker
+from triage.storage import queries
 
 LOGIN_PREFIX = "login:"
 """Marks an author id that names a configured account Jira has not yet named."""

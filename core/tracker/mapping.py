@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.config import JiraFields
-from storage.models import BoardColumn
+from triage.core.config import JiraFields
+from triage.storage.columns import BoardColumn
 
 JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 

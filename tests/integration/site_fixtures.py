@@ -42,8 +42,8 @@ from dockerd import (
     load_sql,
 )
 
-from core.environments import LABEL_SITE, Engines, create, state
-from core.sites import Environment, Site, SmokeCheck
+from triage.core.sites.environments import LABEL_SITE, Engines, create, state
+from triage.core.sites.inventory import Environment, Site, SmokeCheck
 
 PROD_DOMAIN = "acme.example"
 PASSWORD_VARIABLE = "TRIAGE_TEST_SITE_DB_PASSWORD"

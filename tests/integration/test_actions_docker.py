@@ -21,26 +21,26 @@ from site_fixtures import BRANCH_BROKEN, BROKEN_TITLE, PROD_DOMAIN, World, git
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.actions import ActionContext, catalogue, run_action
-from core.board import Board
-from core.config import Settings
-from core.errors import TriageError
-from core.git import branch_name
-from core.jobs import JobRunner
-from core.sites import Inventory
-from storage import outbox
-from storage.db import open_cache, sqlite_url
-from storage.models import (
+from triage.core.actions import ActionContext, catalogue, run_action
+from triage.core.board.service import Board
+from triage.core.config import Settings
+from triage.core.jobs.runner import JobRunner
+from triage.core.sites.git import branch_name
+from triage.core.sites.inventory import Inventory
+from triage.storage import outbox
+from triage.storage.columns import BoardColumn
+from triage.storage.db import open_cache, sqlite_url
+from triage.storage.errors import TriageError
+from triage.storage.models import (
     JIRA_TICKET_FIELDS,
     AuditEntry,
-    BoardColumn,
     Job,
     JobState,
     OutboxEntry,
     OutboxKind,
     utcnow,
 )
-from storage.queries import upsert_tickets
+from triage.storage.queries import upsert_tickets
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 

@@ -41,7 +41,7 @@ def clean_env(root: Path, **extra: str) -> dict[str, str]:
 def triage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run `triage ARGS` from the repository root, bounded in time."""
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
+        [sys.executable, "-m", "triage.tui.cli.main", *args],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.agency import build_agency
-from sandbox.jira_server import JiraSandbox
 from tests.integration.test_cli import clean_env, one_line_error, triage
+from triage.sandbox.agency import build_agency
+from triage.sandbox.jira_server import JiraSandbox
 
 USER = "me@agency.example"
 TOKEN = "sandbox-token"

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from core.jobs import JobRunner
-from core.reporting import Reporter
-from storage.db import open_cache, session_scope, sqlite_url
-from storage.models import BoardColumn, Ticket
+from triage.core.jobs.reporting import Reporter
+from triage.core.jobs.runner import JobRunner
+from triage.storage.columns import BoardColumn
+from triage.storage.db import open_cache, session_scope, sqlite_url
+from triage.storage.models import Ticket
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120
@@ -75,7 +76,7 @@ class Workspace:
 
     def triage(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "tui.cli", *args],
+            [sys.executable, "-m", "triage.tui.cli.main", *args],
             cwd=REPO,
             env=self.env(),
             capture_output=True,

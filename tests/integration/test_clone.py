@@ -7,9 +7,15 @@ import pytest
 import site_fixtures
 from site_fixtures import BRANCH_OK, CONTACT_SQL, PROD_DOMAIN, PROD_FILES, World
 
-from core.clone import UNUSABLE_PASSWORD, CloneFailed, CloneIntoProd, UnsafeClone, clone_prod
-from core.environments import UNSAFE_MARKER, state
-from core.reporting import ListReporter
+from triage.core.jobs.reporting import ListReporter
+from triage.core.sites.clone import (
+    UNUSABLE_PASSWORD,
+    CloneFailed,
+    CloneIntoProd,
+    UnsafeClone,
+    clone_prod,
+)
+from triage.core.sites.environments import UNSAFE_MARKER, state
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 

@@ -6,9 +6,9 @@ import pytest
 import site_fixtures
 from site_fixtures import BRANCH_BROKEN, BRANCH_MERGED, BRANCH_OK, BROKEN_TITLE, World
 
-from core.deploy import DeployFailed, DeployRefused, deploy
-from core.git import Git
-from core.reporting import ListReporter
+from triage.core.jobs.reporting import ListReporter
+from triage.core.sites.deploy import DeployFailed, DeployRefused, deploy
+from triage.core.sites.git import Git
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 

@@ -30,14 +30,14 @@ from postgres import admin_conninfo
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, select
 
-from core.board import Board
-from core.config import Settings, load_settings
-from core.demo import load_demo
-from core.workflow import check_move
-from sandbox.agency import build_agency
-from storage.db import open_cache
-from storage.models import (
-    BoardColumn,
+from triage.core.board.service import Board
+from triage.core.board.workflow import check_move
+from triage.core.config import Settings, load_settings
+from triage.core.demo import load_demo
+from triage.sandbox.agency import build_agency
+from triage.storage.columns import BoardColumn
+from triage.storage.db import open_cache
+from triage.storage.models import (
     Comment,
     OutboxEntry,
     OutboxKind,
@@ -63,10 +63,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
-from core.board import Board
-from core.config import load_settings
-from storage.db import open_cache
-from storage.models import BoardColumn
+from triage.core.board.service import Board
+from triage.core.config import load_settings
+from triage.storage.db import open_cache
+from triage.storage.columns import BoardColumn
 
 data_dir, plan_file = Path(sys.argv[2]), Path(sys.argv[3])
 plan = json.loads(plan_file.read_text(encoding="utf-8"))

@@ -12,7 +12,8 @@ import pytest
 import site_fixtures
 from dockerd import MARIADB_IMAGE, PHP_SITE_IMAGE
 
-from core.environments import (
+from triage.core.jobs.reporting import ListReporter
+from triage.core.sites.environments import (
     LABEL_ENV,
     LABEL_ROLE,
     LABEL_SITE,
@@ -32,8 +33,7 @@ from core.environments import (
     states,
     stop,
 )
-from core.reporting import ListReporter
-from core.sites import Environment, Site
+from triage.core.sites.inventory import Environment, Site
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]
 

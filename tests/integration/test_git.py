@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError
-from core.git import (
+from triage.core.errors import ConfigError
+from triage.core.jobs.reporting import ListReporter
+from triage.core.sites.git import (
     DirtyCheckout,
     Git,
     GitError,
@@ -26,8 +27,7 @@ from core.git import (
     UnknownRef,
     branch_name,
 )
-from core.reporting import ListReporter
-from core.sites import Environment, Site
+from triage.core.sites.inventory import Environment, Site
 
 KEY = "ACME-12"
 SUMMARY = "Fix the login form"

@@ -20,8 +20,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from sandbox.agency import build_agency
-from sandbox.jira_server import JiraSandbox
+from triage.sandbox.agency import build_agency
+from triage.sandbox.jira_server import JiraSandbox
 
 SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "jira"
 SPEC_FILE = SPEC / "jira-cloud-platform-v3.openapi.json"

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from jira import JIRA, JIRAError
 
-from sandbox.jira_server import JiraSandbox
+from triage.sandbox.jira_server import JiraSandbox
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 TOKEN = "s3cret-token"

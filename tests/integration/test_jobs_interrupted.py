@@ -19,16 +19,16 @@ from typing import IO
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.jobs import JobRunner
-from storage.models import AuditEntry, JobState
+from triage.core.jobs.runner import JobRunner
+from triage.storage.models import AuditEntry, JobState
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 60.0
 
 CHILD = """
 import sys, threading
-from core.jobs import JobRunner
-from storage.db import open_cache
+from triage.core.jobs.runner import JobRunner
+from triage.storage.db import open_cache
 
 runner = JobRunner(open_cache(sys.argv[1]), max_jobs=1, actor="child")
 

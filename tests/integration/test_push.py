@@ -16,15 +16,16 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core.board import Board
-from core.config import Settings, load_settings
-from core.push import Pusher, Resolution, resolve_conflict
-from core.sync import Sync
-from core.tracker.client import Credentials, JiraTracker
-from sandbox.agency import Agency, adf_to_text, build_agency
-from sandbox.jira_server import JiraSandbox
-from storage.db import open_cache, sqlite_url
-from storage.models import BoardColumn, Comment, OutboxEntry, OutboxKind, OutboxState, Ticket
+from triage.core.board.service import Board
+from triage.core.config import Settings, load_settings
+from triage.core.tracker.client import Credentials, JiraTracker
+from triage.core.tracker.push import Pusher, Resolution, resolve_conflict
+from triage.core.tracker.sync import Sync
+from triage.sandbox.agency import Agency, adf_to_text, build_agency
+from triage.sandbox.jira_server import JiraSandbox
+from triage.storage.columns import BoardColumn
+from triage.storage.db import open_cache, sqlite_url
+from triage.storage.models import Comment, OutboxEntry, OutboxKind, OutboxState, Ticket
 
 FLAVOURS = ("cloud", "dc")
 CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}

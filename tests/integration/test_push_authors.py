@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from core.board import Board
-from core.config import Settings, load_settings
-from core.filters import parse_filter
-from core.push import Pusher
-from core.sync import Sync
-from core.tracker.client import Credentials, JiraTracker
-from sandbox.agency import Agency, adf_to_text, build_agency
-from sandbox.jira_server import JiraSandbox
-from storage.db import open_cache
-from storage.models import BoardColumn
 from tests.integration.test_cli import clean_env, triage
+from triage.core.board.filters import parse_filter
+from triage.core.board.service import Board
+from triage.core.config import Settings, load_settings
+from triage.core.tracker.client import Credentials, JiraTracker
+from triage.core.tracker.push import Pusher
+from triage.core.tracker.sync import Sync
+from triage.sandbox.agency import Agency, adf_to_text, build_agency
+from triage.sandbox.jira_server import JiraSandbox
+from triage.storage.columns import BoardColumn
+from triage.storage.db import open_cache
 
 TOKENS = {"alice": "alice-token", "bob": "bob-token"}
 

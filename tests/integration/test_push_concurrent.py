@@ -18,15 +18,16 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core.board import Board
-from core.config import Settings, load_settings
-from core.sync import Sync
-from core.tracker.client import Credentials, JiraTracker
-from sandbox.agency import adf_to_text, build_agency
-from sandbox.jira_server import JiraSandbox
-from storage.db import open_cache
-from storage.models import BoardColumn, OutboxEntry, OutboxState
 from tests.integration.test_cli import REPO, clean_env
+from triage.core.board.service import Board
+from triage.core.config import Settings, load_settings
+from triage.core.tracker.client import Credentials, JiraTracker
+from triage.core.tracker.sync import Sync
+from triage.sandbox.agency import adf_to_text, build_agency
+from triage.sandbox.jira_server import JiraSandbox
+from triage.storage.columns import BoardColumn
+from triage.storage.db import open_cache
+from triage.storage.models import OutboxEntry, OutboxState
 
 USER = "me@agency.example"
 TOKEN = "sandbox-token"
@@ -75,7 +76,7 @@ def push_together(root: Path, jira: JiraSandbox, db_url: str) -> list[str]:
     env = clean_env(root, TRIAGE_JIRA_TOKEN=TOKEN, TRIAGE_DATABASE_URL=db_url)
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "tui.cli", "push"],
+            [sys.executable, "-m", "triage.tui.cli.main", "push"],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,

@@ -26,15 +26,16 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core.board import Board
-from core.config import Settings, load_settings
-from core.push import Pusher
-from core.sync import Sync
-from core.tracker.client import Credentials, JiraTracker
-from sandbox.agency import Agency, adf_to_text, build_agency
-from sandbox.jira_server import JiraSandbox
-from storage.db import open_cache, sqlite_url
-from storage.models import BoardColumn, OutboxEntry, OutboxState
+from triage.core.board.service import Board
+from triage.core.config import Settings, load_settings
+from triage.core.tracker.client import Credentials, JiraTracker
+from triage.core.tracker.push import Pusher
+from triage.core.tracker.sync import Sync
+from triage.sandbox.agency import Agency, adf_to_text, build_agency
+from triage.sandbox.jira_server import JiraSandbox
+from triage.storage.columns import BoardColumn
+from triage.storage.db import open_cache, sqlite_url
+from triage.storage.models import OutboxEntry, OutboxState
 
 REPO = Path(__file__).resolve().parents[2]
 FLAVOURS = ("cloud", "dc")
@@ -56,11 +57,11 @@ from pathlib import Path
 repo, data_dir, url, flavour, user = sys.argv[1:6]
 sys.path.insert(0, repo)
 
-from core.board import Board
-from core.config import load_settings
-from core.push import Pusher
-from core.tracker.client import Credentials, JiraTracker
-from storage.db import open_cache, sqlite_url
+from triage.core.board.service import Board
+from triage.core.config import load_settings
+from triage.core.tracker.push import Pusher
+from triage.core.tracker.client import Credentials, JiraTracker
+from triage.storage.db import open_cache, sqlite_url
 
 settings = load_settings(
     Path(data_dir) / "absent.toml",

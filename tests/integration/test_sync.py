@@ -20,18 +20,18 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-import core.tracker.client as client
-from core.board import Board
-from core.config import Settings, load_settings
-from core.sync import OVERLAP, Sync
-from core.tracker.client import (
+import triage.core.tracker.client as client
+from triage.core.board.service import Board
+from triage.core.config import Settings, load_settings
+from triage.core.tracker.client import (
     Credentials,
     JiraTracker,
     RetryPolicy,
     TrackerAuthError,
     TrackerUnreachable,
 )
-from sandbox.agency import (
+from triage.core.tracker.sync import OVERLAP, Sync
+from triage.sandbox.agency import (
     CLIENT_FIELD,
     SITE_FIELD,
     URGENCY_FIELD,
@@ -39,17 +39,11 @@ from sandbox.agency import (
     adf_to_text,
     build_agency,
 )
-from sandbox.jira_server import JiraSandbox
-from storage import queries
-from storage.db import open_cache, sqlite_url
-from storage.models import (
-    BoardColumn,
-    Comment,
-    OutboxEntry,
-    OutboxState,
-    StatusChange,
-    Ticket,
-)
+from triage.sandbox.jira_server import JiraSandbox
+from triage.storage import queries
+from triage.storage.columns import BoardColumn
+from triage.storage.db import open_cache, sqlite_url
+from triage.storage.models import Comment, OutboxEntry, OutboxState, StatusChange, Ticket
 
 FLAVOURS = ("cloud", "dc")
 #: The API user of each flavour: Cloud logs in with an email, Data Center with a token alone.

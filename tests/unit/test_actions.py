@@ -12,16 +12,17 @@ from conftest import TicketRow
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.actions import ActionContext, SiteTools, catalogue, run_action
-from core.board import Board
-from core.config import Settings
-from core.errors import TriageError
-from core.git import BranchStatus, branch_name
-from core.jobs import JobRunner
-from core.reporting import Reporter
-from core.sites import Inventory, Site, load_inventory
-from storage.db import session_scope
-from storage.models import BoardColumn, JobState, OutboxEntry, OutboxKind, Ticket
+from triage.core.actions import ActionContext, SiteTools, catalogue, run_action
+from triage.core.board.service import Board
+from triage.core.config import Settings
+from triage.core.jobs.reporting import Reporter
+from triage.core.jobs.runner import JobRunner
+from triage.core.sites.git import BranchStatus, branch_name
+from triage.core.sites.inventory import Inventory, Site, load_inventory
+from triage.storage.columns import BoardColumn
+from triage.storage.db import session_scope
+from triage.storage.errors import TriageError
+from triage.storage.models import JobState, OutboxEntry, OutboxKind, Ticket
 
 WAIT_S = 20.0
 SITES = """

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.agency import (
+from triage.sandbox.agency import (
     Agency,
     adf_to_text,
     build_agency,

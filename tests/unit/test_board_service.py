@@ -11,15 +11,17 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core.board import Board, MoveRefused
-from core.config import Settings, load_settings
-from core.demo import ensure_demo_cache, load_demo
-from core.errors import NotFound, TriageError
-from core.ingest import map_issues, store
-from core.tracker.mapping import FieldIds, StatusMapper
-from storage import queries
-from storage.db import open_cache, sqlite_url
-from storage.models import AuditEntry, BoardColumn, OutboxEntry, OutboxKind, Ticket
+from triage.core.board.service import Board, MoveRefused
+from triage.core.config import Settings, load_settings
+from triage.core.demo import ensure_demo_cache, load_demo
+from triage.core.errors import NotFound
+from triage.core.tracker.ingest import map_issues, store
+from triage.core.tracker.mapping import FieldIds, StatusMapper
+from triage.storage import queries
+from triage.storage.columns import BoardColumn
+from triage.storage.db import open_cache, sqlite_url
+from triage.storage.errors import TriageError
+from triage.storage.models import AuditEntry, OutboxEntry, OutboxKind, Ticket
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ME = ("Mia Me", "acc-mia")

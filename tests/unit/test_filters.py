@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from core.filters import CardFilter, parse_filter
-from storage.models import BoardColumn
-from storage.queries import CardRow
+from triage.core.board.filters import CardFilter, parse_filter
+from triage.storage.columns import BoardColumn
+from triage.storage.queries import CardRow
 
 ME = "Mia Me"
 

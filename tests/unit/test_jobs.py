@@ -16,11 +16,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.errors import NotFound, TriageError
-from core.jobs import HOST, JobRunner, process_start
-from core.reporting import Reporter
-from storage.db import session_scope
-from storage.models import AuditEntry, Job, JobState
+from triage.core.errors import NotFound
+from triage.core.jobs.reporting import Reporter
+from triage.core.jobs.runner import HOST, JobRunner, process_start
+from triage.storage.db import session_scope
+from triage.storage.errors import TriageError
+from triage.storage.models import AuditEntry, Job, JobState
 
 WAIT_S = 20.0
 

@@ -70,8 +70,8 @@ def headless_modules() -> list[str]:
 def test_the_layers_exist() -> None:
     assert modules_of("storage"), "storage/ has no modules"
     assert modules_of("core"), "core/ has no modules"
-    assert "storage.models" in headless_modules()
-    assert "core.workflow" in headless_modules()
+    assert "triage.storage.models" in headless_modules()
+    assert "triage.core.board.workflow" in headless_modules()
 
 
 def test_imported_roots_resolves_every_form_of_import() -> None:
@@ -84,9 +84,17 @@ def test_imported_roots_resolves_every_form_of_import() -> None:
         "    import tui.app\n"
     )
 
-    assert imported_roots(source, "sandbox.probe") == {"os", "json", "textual", "sandbox", "tui"}
-    assert imported_roots("from .mapping import x", "core.tracker", is_package=True) == {"core"}
-    assert imported_roots("from ..errors import E", "core.tracker.mapping") == {"core"}
+    assert imported_roots(source, "triage.sandbox.probe") == {
+        "os",
+        "json",
+        "textual",
+        "sandbox",
+        "tui",
+    }
+    assert imported_roots("from .mapping import x", "triage.core.tracker", is_package=True) == {
+        "core"
+    }
+    assert imported_roots("from ..errors import E", "triage.core.tracker.mapping") == {"core"}
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -129,7 +137,7 @@ def test_a_headless_module_loads_no_textual_tui_or_sandbox(module: str) -> None:
 
 
 #: The only modules of the app that may reach into the sandbox: the demo and sandbox commands.
-SANDBOX_USERS = frozenset({"tui.cli_demo"})
+SANDBOX_USERS = frozenset({"triage.tui.cli.demo"})
 
 
 def test_only_the_demo_commands_import_the_sandbox() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from core.config import JiraFields
-from core.tracker.mapping import (
+from triage.core.config import JiraFields
+from triage.core.tracker.mapping import (
     FieldIds,
     MappedIssue,
     StatusMapper,
@@ -19,7 +19,7 @@ from core.tracker.mapping import (
     user_id,
     user_name,
 )
-from storage.models import BoardColumn
+from triage.storage.columns import BoardColumn
 
 SYNCED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 IDS = FieldIds(site="customfield_10101", client="customfield_10102", urgency="customfield_10103")

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage import outbox
-from storage.db import init_schema
-from storage.models import OutboxEntry, OutboxState
-from storage.queries import upsert_tickets
+from triage.storage import outbox
+from triage.storage.db import init_schema
+from triage.storage.models import OutboxEntry, OutboxState
+from triage.storage.queries import upsert_tickets
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from core import paths
-from core.config import Settings, load_settings, masked
-from core.errors import ConfigError
-from storage.db import sqlite_url
-from storage.models import BoardColumn
+from triage.core import paths
+from triage.core.config import Settings, load_settings, masked
+from triage.core.errors import ConfigError
+from triage.storage.columns import BoardColumn
+from triage.storage.db import sqlite_url
 
 
 @pytest.fixture(autouse=True)

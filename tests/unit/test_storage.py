@@ -14,8 +14,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from storage import outbox, queries
-from storage.db import (
+from triage.storage import outbox, queries
+from triage.storage.columns import BoardColumn
+from triage.storage.db import (
     DatabaseUnreachable,
     DataDirNotWritable,
     init_schema,
@@ -23,9 +24,8 @@ from storage.db import (
     open_cache,
     sqlite_url,
 )
-from storage.models import (
+from triage.storage.models import (
     AuditEntry,
-    BoardColumn,
     Comment,
     OutboxEntry,
     OutboxKind,

@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from core.workflow import MoveCheck, TicketFacts, check_move, neighbour
-from storage.models import BoardColumn as C
+from triage.core.board.workflow import MoveCheck, TicketFacts, check_move, neighbour
+from triage.storage.columns import BoardColumn as C
 
 ME = "Mia Me"
 ANN = "Ann Assignee"

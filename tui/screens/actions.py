@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.actions import Action, Catalogue
+from triage.core.actions import Action, Catalogue
 
 
 class ActionPanel(ModalScreen[Action | None]):

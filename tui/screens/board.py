@@ -17,12 +17,13 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
-from core.board import BoardData, sort_key
-from core.filters import CardFilter, parse_filter
-from storage.models import BoardColumn, utcnow
-from storage.queries import CardRow
-from tui.sync_status import SyncStatus, describe
-from tui.widgets.board_view import BoardView
+from triage.core.board.filters import CardFilter, parse_filter
+from triage.core.board.service import BoardData, sort_key
+from triage.storage.columns import BoardColumn
+from triage.storage.models import utcnow
+from triage.storage.queries import CardRow
+from triage.tui.sync_status import SyncStatus, describe
+from triage.tui.widgets.board_view import BoardView
 
 STATUS_TICK = 30.0
 """Seconds between refreshes of "synced N min ago"."""

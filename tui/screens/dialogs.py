@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from core.workflow import MoveCheck
-from storage.models import BoardColumn
+from triage.core.board.workflow import MoveCheck
+from triage.storage.columns import BoardColumn
 
 
 class CommentDialog(ModalScreen[str | None]):

@@ -9,8 +9,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Log, Static
 
-from core.jobs import JobRunner
-from storage.models import Job, JobState
+from triage.core.jobs.runner import JobRunner
+from triage.storage.models import Job, JobState
 
 STATE_STYLE = {
     JobState.QUEUED: "dim",

@@ -14,9 +14,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
-from core.board import TicketDetail
-from storage.models import OutboxEntry, OutboxKind, OutboxState
-from tui.widgets.card_list import SYNC_MARKS
+from triage.core.board.service import TicketDetail
+from triage.storage.models import OutboxEntry, OutboxKind, OutboxState
+from triage.tui.widgets.card_list import SYNC_MARKS
 
 
 def when(moment: datetime | None) -> str:

@@ -8,10 +8,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.events import Resize
 
-from storage.models import BoardColumn
-from storage.queries import CardRow
-from tui.widgets.card_list import CardList
-from tui.widgets.column_view import ColumnView
+from triage.storage.columns import BoardColumn
+from triage.storage.queries import CardRow
+from triage.tui.widgets.card_list import CardList
+from triage.tui.widgets.column_view import ColumnView
 
 COLLAPSED_WIDTH = 10
 """Width of a column that shows only its title and count."""

@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from storage.queries import CardRow
+from triage.storage.queries import CardRow
 
 CARD_HEIGHT = 5
 """Lines a card takes: key line, two summary lines, assignee line, a gap."""

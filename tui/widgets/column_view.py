@@ -9,9 +9,9 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from storage.models import BoardColumn
-from storage.queries import CardRow
-from tui.widgets.card_list import CardList
+from triage.storage.columns import BoardColumn
+from triage.storage.queries import CardRow
+from triage.tui.widgets.card_list import CardList
 
 
 class ColumnTitle(Widget):

@@ -1,0 +1,1 @@
+"""The board: its service, the workflow rules of moving tickets, the filter."""

@@ -1,0 +1,1 @@
+"""Site operations as background jobs: the runner, its reporter, owners, reporting."""

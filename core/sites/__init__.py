@@ -1,0 +1,1 @@
+"""Site operations: the inventory, git, Docker environments, clone, deploy, smoke."""

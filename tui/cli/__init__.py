@@ -1,0 +1,1 @@
+"""The `triage` command line: one module per group of commands."""

@@ -1,0 +1,5 @@
+"""`python -m triage.tui.cli`: the `triage` command."""
+
+from triage.tui.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,110 @@
+"""`triage`, `triage ls` and `triage config`: the board and the cache as scripts see it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from triage.core import paths
+from triage.core.board.service import Board
+from triage.core.config import Settings, masked
+from triage.core.tracker.client import Tracker
+from triage.storage.db import open_cache, redact
+from triage.storage.queries import list_tickets, pending_changes
+from triage.tui.cli.common import Subparsers, column_arg
+
+
+def add_parsers(sub: Subparsers) -> None:
+    """The board's commands."""
+    sub.add_parser("board", help="open the board on the cache (the default)")
+    ls = sub.add_parser("ls", help="print the cached tickets, with changes not yet in Jira")
+    ls.add_argument("--status", type=column_arg, metavar="COLUMN", help="only this board column")
+    ls.add_argument("--site", metavar="ID", help="only this site")
+    ls.add_argument("--json", action="store_true", help="print JSON for scripts")
+    sub.add_parser("config", help="show the config file, data directory and settings in force")
+
+
+def tracker_factory(settings: Settings) -> Callable[[], Tracker] | None:
+    """How the app reaches Jira: None when no server is configured (local only)."""
+    if not settings.jira.url:
+        return None
+    from triage.core.tracker.account import connect
+
+    return lambda: connect(settings)
+
+
+def _board(settings: Settings) -> Board:
+    return Board(open_cache(settings.resolved_database_url()), settings)
+
+
+def run_board(args: argparse.Namespace, settings: Settings) -> int:
+    """Open the board on the cache."""
+    from triage.tui.app import make_app
+
+    make_app(_board(settings), tracker_factory(settings)).run()
+    return 0
+
+
+def run_ls(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the cached tickets, as a table or JSON."""
+    from sqlmodel import Session
+
+    engine = open_cache(settings.resolved_database_url())
+    tickets = list_tickets(engine, args.status, args.site)
+    mine = Board(engine, settings).me.authors()
+    with Session(engine) as session:
+        waiting: dict[str, list[dict[str, object]]] = {}
+        for entry in pending_changes(session):
+            waiting.setdefault(entry.ticket_key, []).append(
+                {
+                    "id": entry.id,
+                    "kind": entry.kind.value,
+                    "state": entry.state.value,
+                    "error": entry.last_error,
+                    "author": entry.author,
+                    "mine": entry.author_id in mine,
+                }
+            )
+    if args.json:
+        rows = [
+            {
+                "key": t.key,
+                "summary": t.summary,
+                "column": t.column.value if t.column else None,
+                "jira_status": t.jira_status,
+                "site": t.site,
+                "client": t.client,
+                "assignee": t.assignee,
+                "type": t.issue_type,
+                "severity": t.severity,
+                "updated": t.updated.isoformat(),
+                "pending": waiting.get(t.key, []),
+            }
+            for t in tickets
+        ]
+        json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    for t in tickets:
+        column = t.column.value if t.column else f"({t.jira_status})"
+        print(f"{t.key:<10} {column:<20} {t.site or '-':<18} {(t.assignee or '-'):<18} {t.summary}")
+        for change in waiting.get(t.key, []):
+            error = f": {change['error']}" if change["error"] else ""
+            if not change["mine"]:  # only its author's push sends it, under their account
+                error += f", waiting for {change['author'] or 'its author'} to push"
+            print(f"{'':<10} change {change['id']}: {change['kind']} {change['state']}{error}")
+    return 0
+
+
+def run_config(args: argparse.Namespace, settings: Settings) -> int:
+    """Show where the config and data live and the settings in force."""
+    path = paths.config_file()
+    state = "" if path.exists() else " (not there; defaults in force)"
+    print(f"config file:    {path}{state}")
+    print(f"data directory: {settings.resolved_data_dir()}")
+    print(f"cache:          {redact(settings.resolved_database_url())}")
+    print("settings in force (secrets masked):")
+    print(json.dumps(masked(settings), indent=2, ensure_ascii=False))
+    return 0
