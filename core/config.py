@@ -72,6 +72,9 @@ class JiraSettings(Section):
     """How often a sync also scans keys to find issues deleted or moved away."""
     resolution: str = "Done"
     """Resolution set by a move to a status whose transition asks for one."""
+    push_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """How long a pusher holds a change it sends (renewed while sending) before another
+    may take it over, e.g. after a crash."""
 
     @field_validator("status_map")
     @classmethod

@@ -42,6 +42,14 @@ CLOUD_BAD_CREDENTIALS = "Client must be authenticated to access this resource."
 _API_PATH = re.compile(r"/rest/api/(2|3|latest)/(.+?)/?")
 
 
+REFUSALS = {
+    403: "You do not have permission to edit this issue.",
+    404: "Issue does not exist or you do not have permission to see it.",
+    400: "This issue cannot be changed in its current state.",
+}
+"""What Jira says when it refuses a write on one issue (`JiraSandbox.refuse_writes`)."""
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -125,6 +133,9 @@ class JiraSandbox:
         self._thread: threading.Thread | None = None
         self._limited = 0
         self._retry_after = 1
+        self._refused: dict[str, int] = {}
+        self._default = self._state.me
+        self._logins: dict[str, tuple[str, Account]] = {self._login(user): (token, self._default)}
 
     @classmethod
     def from_agency(cls, agency: Any, **kw: Any) -> JiraSandbox:
@@ -218,6 +229,31 @@ class JiraSandbox:
             self._limited = count
             self._retry_after = retry_after
 
+    def add_account(self, user: str, token: str) -> Json:
+        """Accept a second member's credentials (Cloud email, DC username); their user object.
+
+        Requests made with them act as that account: comments, changelog and `/myself`.
+        """
+        with self._state.lock:
+            account = self._account_for(user, list(self._state.people.values()))
+            self._state.people[account.account_id] = account
+            self._logins[self._login(user)] = (token, account)
+            return self._state.user_ref(account)
+
+    def _login(self, user: str) -> str:
+        return user.lower() if self.flavour == "cloud" else user
+
+    def refuse_writes(self, key: str, status: int | None = 403) -> None:
+        """Answer every write on issue ``key`` with ``status`` (403, 404, 400…); None lifts it.
+
+        Reads still work, as for an account that may browse a project but not edit it.
+        """
+        with self._state.lock:
+            if status is None:
+                self._refused.pop(key.upper(), None)
+            else:
+                self._refused[key.upper()] = status
+
     def edit(self, key: str, *, at: datetime | None = None, **fields: Any) -> None:
         """Change an issue as someone in Jira would, e.g. ``edit("SUP-1", status="QA")``.
 
@@ -301,7 +337,7 @@ class JiraSandbox:
         who = self._authenticate(auth)
         if who == "bad" or (who == "anonymous" and route.name != "serverInfo"):
             self._count("unauthorized")
-            return self._unauthorized(who)
+            return self._unauthorized(str(who))
         try:
             payload = json.loads(raw) if raw.strip() else None
         except ValueError as exc:
@@ -314,17 +350,24 @@ class JiraSandbox:
         assert self._api is not None
         with self._state.lock:
             self.calls[route.name] += 1
+            refused = self._refused.get(str(captures.get("key", "")).upper())
+            if refused is not None and method != "GET":
+                return Reply(refused, {"errorMessages": [REFUSALS.get(refused, "")], "errors": {}})
+            self._state.me = who if isinstance(who, Account) else self._default
             try:
                 reply: Reply = getattr(self._api, route.handler)(req)
             except ApiError as exc:
                 reply = Reply(exc.status, exc.body())
+            finally:
+                self._state.me = self._default
         return reply
 
     def _count(self, name: str) -> None:
         with self._state.lock:
             self.calls[name] += 1
 
-    def _authenticate(self, header: str | None) -> Literal["ok", "bad", "anonymous"]:
+    def _authenticate(self, header: str | None) -> Account | Literal["bad", "anonymous"]:
+        """The account whose credentials the request carries."""
         if not header:
             return "anonymous"
         scheme, _, credentials = header.strip().partition(" ")
@@ -333,12 +376,11 @@ class JiraSandbox:
                 user, _, token = base64.b64decode(credentials).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 return "bad"
-            same_user = (
-                user.lower() == self.user.lower() if self.flavour == "cloud" else user == self.user
-            )
-            return "ok" if same_user and token == self.token else "bad"
+            known = self._logins.get(self._login(user))
+            return known[1] if known is not None and token == known[0] else "bad"
         if scheme.lower() == "bearer" and self.flavour == "dc":
-            return "ok" if credentials.strip() == self.token else "bad"
+            given = credentials.strip()
+            return next((acc for token, acc in self._logins.values() if token == given), "bad")
         return "bad"
 
     def _unauthorized(self, who: str) -> Reply:

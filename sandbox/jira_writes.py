@@ -80,7 +80,22 @@ def comment_body(body: Any, adf: bool) -> Json:
         raise ApiError(400, errors={"comment": "Comment body is not valid!"})
     if not adf and (not isinstance(body, str) or not body.strip()):
         raise ApiError(400, errors={"comment": "Comment body can not be empty!"})
-    return copy.deepcopy(body) if adf else text_to_adf(body)
+    return without_blank_paragraphs(body) if adf else text_to_adf(body)
+
+
+def without_blank_paragraphs(doc: Json) -> Json:
+    """A copy of an ADF document without empty paragraphs, as Jira Cloud stores it."""
+    stored = copy.deepcopy(doc)
+    stored["content"] = [
+        node
+        for node in stored.get("content") or []
+        if node.get("type") != "paragraph"
+        or any(
+            child.get("type") != "text" or str(child.get("text", "")).strip()
+            for child in node.get("content") or []
+        )
+    ]
+    return stored
 
 
 def create(state: JiraState, body: Json, adf: bool) -> Json:

@@ -189,6 +189,13 @@ class OutboxEntry(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    author: str = Field(default="", max_length=255)
+    """Who made the change, by the name Jira shows; empty on changes older than authorship."""
+    author_id: str = Field(default="", max_length=255)
+    """The Jira account that must send it (see `core.identity`); empty: whoever pushes."""
+    lease_owner: str | None = Field(default=None, max_length=128)
+    """The pusher sending it now; others leave it alone until `lease_until` has passed."""
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AuditEntry(SQLModel, table=True):

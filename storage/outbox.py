@@ -1,14 +1,24 @@
-"""Local changes: each one changes the cached rows and queues an outbox row in one transaction.
+"""Local changes and the outbox's state machine, in SQL.
 
-A change is durable once these functions return: the board shows it only after the commit,
-and the outbox row carries it to Jira later, so a killed process never loses it. The
-ticket's facts (what Triage recorded about its work) are Triage's own and queue nothing.
+A change is durable once a `record_*` function returns: the cached rows change and an
+outbox row is queued in one transaction, so a killed process never loses it. The ticket's
+facts (what Triage recorded about its work) are Triage's own and queue nothing.
+
+An outbox row goes pending → sending (pending with a live lease: `claim_next`) → done,
+failed or conflict (`finish`), or back to pending with a later attempt (`finish` with
+`state=PENDING`). A lease names its pusher and an expiry; the pusher renews it while it
+sends (`renew_lease`), and a crashed pusher's lease lapses so another takes the row over.
+Claims are atomic: `FOR UPDATE SKIP LOCKED` on PostgreSQL, one conditional UPDATE on
+SQLite, so two pushers never send the same row.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -20,11 +30,16 @@ from triage.storage.models import (
     Comment,
     OutboxEntry,
     OutboxKind,
+    OutboxState,
     StatusChange,
     Ticket,
     TicketFactsBase,
+    table_of,
     utcnow,
 )
+
+Author = tuple[str, str]
+"""Who makes a change: the name Jira shows and the account that must send it."""
 
 
 class UnknownTicket(StorageError):
@@ -49,6 +64,7 @@ def record_move(
     approved_by: str | None = None,
     assign_to: tuple[str, str | None] | None = None,
     at: datetime | None = None,
+    author_id: str = "",
 ) -> Ticket:
     """Move a ticket to `target`, with its optional comment, approval and assignment, durably."""
     at = at or utcnow()
@@ -80,9 +96,18 @@ def record_move(
                 override=override_reason is not None,
             )
         )
-        session.add(OutboxEntry(ticket_key=key, kind=OutboxKind.MOVE, payload=payload, created=at))
+        session.add(
+            OutboxEntry(
+                ticket_key=key,
+                kind=OutboxKind.MOVE,
+                payload=payload,
+                created=at,
+                author=actor,
+                author_id=author_id,
+            )
+        )
         if assign_to is not None:
-            _assign(session, ticket, actor, assign_to, at)
+            _assign(session, ticket, (actor, author_id), assign_to, at)
         if override_reason is not None:
             session.add(
                 AuditEntry(
@@ -115,7 +140,13 @@ def record_facts(engine: Engine, key: str, **facts: object) -> Ticket:
 
 
 def record_comment(
-    engine: Engine, key: str, body: str, *, actor: str, at: datetime | None = None
+    engine: Engine,
+    key: str,
+    body: str,
+    *,
+    actor: str,
+    at: datetime | None = None,
+    author_id: str = "",
 ) -> Comment:
     """Add a comment to a ticket and queue it for Jira, durably."""
     at = at or utcnow()
@@ -124,7 +155,14 @@ def record_comment(
         comment = Comment(ticket_key=key, author=actor, body=body, created=at)
         session.add(comment)
         session.add(
-            OutboxEntry(ticket_key=key, kind=OutboxKind.COMMENT, payload={"body": body}, created=at)
+            OutboxEntry(
+                ticket_key=key,
+                kind=OutboxKind.COMMENT,
+                payload={"body": body},
+                created=at,
+                author=actor,
+                author_id=author_id,
+            )
         )
         ticket.updated = at
         session.add(ticket)
@@ -139,18 +177,19 @@ def record_assign(
     *,
     actor: str,
     at: datetime | None = None,
+    author_id: str = "",
 ) -> Ticket:
     """Assign a ticket to (display name, account id) and queue it for Jira, durably."""
     at = at or utcnow()
     with session_scope(engine) as session:
         ticket = _ticket(session, key)
-        _assign(session, ticket, actor, assignee, at)
+        _assign(session, ticket, (actor, author_id), assignee, at)
         session.add(ticket)
     return ticket
 
 
 def _assign(
-    session: Session, ticket: Ticket, actor: str, assignee: tuple[str, str | None], at: datetime
+    session: Session, ticket: Ticket, author: Author, assignee: tuple[str, str | None], at: datetime
 ) -> None:
     name, account = assignee
     previous = ticket.assignee
@@ -160,7 +199,158 @@ def _assign(
         OutboxEntry(
             ticket_key=ticket.key,
             kind=OutboxKind.ASSIGN,
-            payload={"assignee": name, "account_id": account, "previous": previous},
+            # Assigned to its own author: one whose account Jira has not named yet is
+            # assigned to whoever the author's pusher is, which is that account.
+            payload={
+                "assignee": name,
+                "account_id": account,
+                "previous": previous,
+                "to_author": name == author[0],
+            },
             created=at,
+            author=author[0],
+            author_id=author[1],
         )
     )
+
+
+# -- the state machine of a change on its way to Jira ------------------------------------------
+
+OUTBOX = table_of(OutboxEntry)
+
+
+def _claimable(now: datetime, authors: Collection[str] | None, skip: Collection[str]) -> Any:
+    """Due, unleased (or lease lapsed), by one of `authors`, and first of its ticket."""
+    earlier = OUTBOX.alias("earlier")
+    first_of_ticket = ~sa.exists().where(
+        earlier.c.ticket_key == OUTBOX.c.ticket_key,
+        earlier.c.id < OUTBOX.c.id,
+        earlier.c.state == OutboxState.PENDING,
+    )
+    conditions = [
+        OUTBOX.c.state == OutboxState.PENDING,
+        sa.or_(OUTBOX.c.lease_until.is_(None), OUTBOX.c.lease_until <= now),
+        sa.or_(OUTBOX.c.next_attempt_at.is_(None), OUTBOX.c.next_attempt_at <= now),
+        first_of_ticket,
+    ]
+    if authors is not None:
+        conditions.append(OUTBOX.c.author_id.in_(list(authors)))
+    if skip:
+        conditions.append(OUTBOX.c.ticket_key.not_in(list(skip)))
+    return sa.and_(*conditions)
+
+
+def claim_next(
+    engine: Engine,
+    owner: str,
+    *,
+    now: datetime,
+    lease: timedelta,
+    authors: Collection[str] | None = None,
+    skip: Collection[str] = (),
+) -> OutboxEntry | None:
+    """Take the oldest change this pusher may send now, leased to `owner`; None when none.
+
+    A change waits while an earlier change of its ticket is pending (sent, backing off or
+    held by another pusher), so each ticket's changes reach Jira in the order made.
+    """
+    lease_values = {"lease_owner": owner, "lease_until": now + lease}
+    with engine.begin() as connection:
+        first = (
+            sa.select(OUTBOX.c.id)
+            .where(_claimable(now, authors, skip))
+            .order_by(OUTBOX.c.id)
+            .limit(1)
+        )
+        if connection.dialect.name == "postgresql":
+            row = connection.execute(first.with_for_update(skip_locked=True, of=OUTBOX)).first()
+            if row is None:
+                return None
+            claimed = row[0]
+            connection.execute(sa.update(OUTBOX).where(OUTBOX.c.id == claimed).values(lease_values))
+        else:
+            # SQLite runs one writer at a time: this single statement is the atomic claim.
+            update = (
+                sa.update(OUTBOX)
+                .where(OUTBOX.c.id == first.scalar_subquery())
+                .values(lease_values)
+                .returning(OUTBOX.c.id)
+            )
+            row = connection.execute(update).first()
+            if row is None:
+                return None
+            claimed = row[0]
+    with Session(engine) as session:
+        return session.get(OutboxEntry, claimed)
+
+
+def any_due(engine: Engine, now: datetime) -> bool:
+    """Whether some pusher could claim a change now (cheap: no lease is taken)."""
+    with engine.connect() as connection:
+        query = sa.select(OUTBOX.c.id).where(_claimable(now, None, ())).limit(1)
+        return connection.execute(query).first() is not None
+
+
+def renew_lease(engine: Engine, entry_id: int, owner: str, until: datetime) -> bool:
+    """Extend `owner`'s lease on a change; False when the lease is no longer theirs."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            sa.update(OUTBOX)
+            .where(OUTBOX.c.id == entry_id, OUTBOX.c.lease_owner == owner)
+            .values(lease_until=until)
+        )
+        return bool(result.rowcount)
+
+
+def finish(engine: Engine, entry_id: int, owner: str, **values: Any) -> bool:
+    """Record how sending went (state, attempts, error…) and let the lease go.
+
+    Returns False, changing nothing, when `owner` lost the lease to another pusher meanwhile.
+    """
+    with engine.begin() as connection:
+        result = connection.execute(
+            sa.update(OUTBOX)
+            .where(OUTBOX.c.id == entry_id, OUTBOX.c.lease_owner == owner)
+            .values(**values, lease_owner=None, lease_until=None)
+        )
+        return bool(result.rowcount)
+
+
+def waiting_counts(engine: Engine, authors: Collection[str] | None) -> tuple[int, int]:
+    """Changes still pending: (those `authors` may send, those only someone else may)."""
+    query = sa.select(OUTBOX.c.author_id, sa.func.count()).where(
+        OUTBOX.c.state == OutboxState.PENDING
+    )
+    mine = others = 0
+    with engine.connect() as connection:
+        for author_id, count in connection.execute(query.group_by(OUTBOX.c.author_id)):
+            if authors is None or author_id in authors:
+                mine += int(count)
+            else:
+                others += int(count)
+    return mine, others
+
+
+def link_comment(engine: Engine, key: str, body: str, remote_id: str) -> None:
+    """Mark the oldest unsent local comment with this text as Jira's comment `remote_id`."""
+    comment = table_of(Comment)
+    with engine.begin() as connection:
+        row = connection.execute(
+            sa.select(comment.c.id)
+            .where(
+                comment.c.ticket_key == key,
+                comment.c.body == body,
+                comment.c.remote_id.is_(None),
+            )
+            .order_by(comment.c.id)
+            .limit(1)
+        ).first()
+        taken = connection.execute(
+            sa.select(comment.c.id).where(
+                comment.c.ticket_key == key, comment.c.remote_id == remote_id
+            )
+        ).first()
+        if row is not None and taken is None:
+            connection.execute(
+                sa.update(comment).where(comment.c.id == row[0]).values(remote_id=remote_id)
+            )

@@ -110,12 +110,11 @@ class JiraSyncApp(App[None]):
         from triage.core.tracker.rounds import sync_and_push
 
         board = self.board
-        me = (board.me.name, board.me.account_id)
         try:
             with self._jira_lock:
                 tracker = self._connect()
                 synced, pushed = sync_and_push(
-                    board.engine, board.settings, tracker, me, refetch=refetch, clock=board.clock
+                    board.engine, board.settings, tracker, refetch=refetch, clock=board.clock
                 )
             counts = (synced.fetched, synced.deleted, pushed.done, pushed.conflicts, pushed.failed)
             # Read the board again only when the round changed something it shows.
@@ -137,12 +136,11 @@ class JiraSyncApp(App[None]):
         from triage.core.tracker.rounds import push_outbox
 
         board = self.board
-        me = (board.me.name, board.me.account_id)
         try:
             with self._jira_lock:
                 keys = board.keys_with_open_changes()
                 pushed = push_outbox(
-                    board.engine, board.settings, self._connect(), me, clock=board.clock
+                    board.engine, board.settings, self._connect(), clock=board.clock
                 )
             cards = board.cards(keys)
             message: PushFinished | SyncFailed = PushFinished(pushed, cards, board.open_changes())

@@ -17,6 +17,8 @@ from sqlmodel import Session
 from triage.core.board.workflow import MoveCheck, check_move
 from triage.core.config import Settings
 from triage.core.errors import NotFound
+from triage.core.tracker import identity
+from triage.core.tracker.identity import Identity
 from triage.storage import outbox, queries
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
@@ -35,14 +37,6 @@ class MoveRefused(TriageError):
     def __init__(self, check: MoveCheck, message: str) -> None:
         super().__init__(message)
         self.check = check
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who is using Triage: the name Jira shows and the id Jira takes."""
-
-    name: str
-    account_id: str | None = None
 
 
 @dataclass
@@ -89,11 +83,9 @@ class Board:
 
     @property
     def me(self) -> Identity:
-        """The current user: the config's `me`, else who the tracker or demo said we are."""
+        """The current user: the configured Jira account, as Jira named it (see `identity`)."""
         if self._me is None:
-            name = self.settings.me or queries.get_meta(self.engine, "me_name") or "me"
-            account = queries.get_meta(self.engine, "me_id")
-            self._me = Identity(name, account)
+            self._me = identity.current(self.engine, self.settings)
         return self._me
 
     def done_since(self) -> datetime:
@@ -178,6 +170,7 @@ class Board:
             approved_by=me.name if check.records_approval else None,
             assign_to=(me.name, me.account_id) if check.assign_to_me else None,
             at=self.clock(),
+            author_id=me.author_id,
         )
         return self.card(key)
 
@@ -186,7 +179,10 @@ class Board:
         key = key.upper()
         if not body.strip():
             raise TriageError("the comment is empty: type some text or press escape")
-        outbox.record_comment(self.engine, key, body.strip(), actor=self.me.name, at=self.clock())
+        me = self.me
+        outbox.record_comment(
+            self.engine, key, body.strip(), actor=me.name, at=self.clock(), author_id=me.author_id
+        )
         return self.card(key)
 
     def assign_to_me(self, key: str) -> CardRow:
@@ -194,7 +190,12 @@ class Board:
         key = key.upper()
         me = self.me
         outbox.record_assign(
-            self.engine, key, (me.name, me.account_id), actor=me.name, at=self.clock()
+            self.engine,
+            key,
+            (me.name, me.account_id),
+            actor=me.name,
+            at=self.clock(),
+            author_id=me.author_id,
         )
         return self.card(key)
 

@@ -11,12 +11,14 @@ Exceptions::
     TrackerError            from core.errors.TriageError; the message says what to do
     ├── TrackerUnreachable  no answer (refused, timed out, DNS), or still rate limited
     ├── TrackerAuthError    401/403: the credentials are wrong or lack permission
+    │   └── TrackerForbidden    403: this account may not do this (on this issue)
     └── TrackerRejected     any other refusal (400/404/409…), with Jira's own message
 """
 
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -51,6 +53,14 @@ class TrackerAuthError(TrackerError):
     """Jira refused the credentials."""
 
 
+class TrackerForbidden(TrackerAuthError):
+    """Jira denied this request (403); `detail` is Jira's own message, if it gave one."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 class TrackerRejected(TrackerError):
     """Jira refused the request; `status` is the HTTP status."""
 
@@ -70,7 +80,9 @@ class Tracker(Protocol):
     def keys(self, jql: str) -> list[str]: ...
     def issue(self, key: str, fields: Sequence[str]) -> Json: ...
     def transitions(self, key: str) -> list[Json]: ...
-    def transition(self, key: str, transition_id: str, fields: Json | None = None) -> None: ...
+    def transition(
+        self, key: str, transition_id: str, fields: Json | None = None, comment: str = ""
+    ) -> None: ...
     def comments(self, key: str) -> list[Json]: ...
     def add_comment(self, key: str, body: str) -> Json: ...
     def assign(self, key: str, account: str | None) -> None: ...
@@ -189,9 +201,10 @@ class JiraTracker:
                 f"Jira at {url} refused {who} (401): run `triage login` or set TRIAGE_JIRA_TOKEN"
             )
         if status == 403:
-            return TrackerAuthError(
+            return TrackerForbidden(
                 f"Jira at {url} denied access (403): the account lacks permission for this "
-                "project, or a CAPTCHA is pending — log in to Jira in a browser once"
+                "project, or a CAPTCHA is pending — log in to Jira in a browser once",
+                _jira_message(error),
             )
         if status in (429, 503):
             return TrackerUnreachable(f"Jira at {url} is busy ({status}): sync again later")
@@ -343,11 +356,19 @@ class JiraTracker:
 
     # -- writes -------------------------------------------------------------------------------
 
-    def transition(self, key: str, transition_id: str, fields: Json | None = None) -> None:
-        """Apply a transition, with the fields the workflow asks for."""
+    def transition(
+        self, key: str, transition_id: str, fields: Json | None = None, comment: str = ""
+    ) -> None:
+        """Apply a transition, with the fields the workflow asks for and an optional comment.
+
+        The comment rides in the same request, so Jira adds it only if the move happens.
+        """
         body: Json = {"transition": {"id": transition_id}}
         if fields:
             body["fields"] = fields
+        if comment:
+            text = _adf(comment) if self.flavour == "cloud" else comment
+            body["update"] = {"comment": [{"add": {"body": text}}]}
         self._post(f"issue/{key}/transitions", body)
 
     def add_comment(self, key: str, body: str) -> Json:
@@ -363,15 +384,19 @@ class JiraTracker:
 
 
 def _adf(text: str) -> Json:
-    paragraphs = [block for block in text.split("\n\n") if block.strip()] or [text]
-    return {
-        "type": "doc",
-        "version": 1,
-        "content": [
-            {"type": "paragraph", "content": [{"type": "text", "text": block}]}
-            for block in paragraphs
-        ],
-    }
+    """Plain text as an ADF document: blank lines part paragraphs, newlines become breaks."""
+    blocks = re.split(r"\n[ \t]*\n\s*", text.replace("\r\n", "\n").replace("\r", "\n").strip())
+    paragraphs: list[Json] = []
+    for block in blocks:
+        nodes: list[Json] = []
+        for number, line in enumerate(block.split("\n")):
+            if number:
+                nodes.append({"type": "hardBreak"})
+            if line:
+                nodes.append({"type": "text", "text": line})
+        if nodes:
+            paragraphs.append({"type": "paragraph", "content": nodes})
+    return {"type": "doc", "version": 1, "content": paragraphs}
 
 
 def _retry_after(error: Any) -> float:

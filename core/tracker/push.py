@@ -9,35 +9,33 @@ kept for the user to retry (move anyway), discard, or accept Jira's state.
 
 from __future__ import annotations
 
+import os
+import re
+import socket
+import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from triage.core.config import Settings
 from triage.core.errors import NotFound
+from triage.core.tracker import identity
 from triage.core.tracker.client import (
     Tracker,
-    TrackerAuthError,
+    TrackerForbidden,
     TrackerRejected,
     TrackerUnreachable,
 )
 from triage.core.tracker.mapping import StatusMapper, adf_text, parse_time, user_id, user_name
+from triage.storage import outbox
 from triage.storage.columns import BoardColumn
-from triage.storage.models import (
-    Comment,
-    OutboxEntry,
-    OutboxKind,
-    OutboxState,
-    Ticket,
-    table_of,
-    utcnow,
-)
+from triage.storage.models import OutboxEntry, OutboxKind, OutboxState, Ticket, utcnow
 
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -61,6 +59,8 @@ class PushResult:
     conflicts: int = 0
     failed: int = 0
     waiting: int = 0
+    others: int = 0
+    """Changes waiting that other members make and only they may send."""
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -69,7 +69,56 @@ class PushResult:
             f"push: {self.done} done, {self.conflicts} in conflict, {self.failed} failed, "
             f"{self.waiting} waiting"
         )
+        if self.others:
+            line += f", {self.others} waiting for other members to push"
         return line + (f" ({self.errors[-1]})" if self.errors else "")
+
+
+def comparable(text: str) -> str:
+    """A comment's text as both Jira flavours keep it, to know it again after a crash.
+
+    Cloud drops blank paragraphs; Data Center turns CRLF into LF and collapses runs of
+    blank lines; both lose trailing spaces.
+    """
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _refused(entry: OutboxEntry, status: int, why: str) -> str:
+    """What a refusal of one change says: Jira's reason, and how to settle it."""
+    return (
+        f"Jira refused this {entry.kind.value} on {entry.ticket_key} ({status}: {why}): "
+        f"fix it in Jira, then `triage resolve {entry.id} retry`, or discard it"
+    )
+
+
+def _id(entry: OutboxEntry) -> int:
+    assert entry.id is not None, "an outbox row read from the cache has an id"
+    return entry.id
+
+
+class _Heartbeat:
+    """Renews the pusher's lease on a change every third of the lease while it is sent."""
+
+    def __init__(self, pusher: Pusher, entry: OutboxEntry) -> None:
+        self.pusher, self.entry_id = pusher, _id(entry)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="outbox-lease", daemon=True)
+
+    def _beat(self) -> None:
+        pusher = self.pusher
+        while not self.stop.wait(pusher.lease.total_seconds() / 3):
+            until = pusher.clock() + pusher.lease
+            if not outbox.renew_lease(pusher.engine, self.entry_id, pusher.owner, until):
+                return
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 class _Outcome(StrEnum):
@@ -86,70 +135,99 @@ class Pusher:
         engine: Engine,
         settings: Settings,
         tracker: Tracker,
-        me: tuple[str, str | None],
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.tracker = tracker
-        self.me = me
         self.clock = clock
+        self.identity = identity.current(engine, settings)
         self.statuses = StatusMapper(settings.jira.status_map)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = timedelta(seconds=settings.jira.push_lease_seconds)
 
     def run(self) -> PushResult:
-        """Push every change that is due; stop early when Jira is unreachable."""
+        """Push every change that is due and ours to send; stop early when Jira is unreachable."""
         result = PushResult()
         blocked: set[str] = set()
-        now = self.clock()
-        for entry in self._pending():
-            if entry.ticket_key in blocked or (
-                entry.next_attempt_at is not None and entry.next_attempt_at > now
-            ):
-                # Later changes of a ticket wait for its earlier ones, also while those back off.
-                blocked.add(entry.ticket_key)
-                result.waiting += 1
-                continue
+        due = outbox.any_due(self.engine, self.clock())
+        authors = self.authors(due)
+        if not due:
+            result.waiting, result.others = outbox.waiting_counts(self.engine, authors)
+            return result
+        while (entry := self._claim(authors, blocked)) is not None:
             try:
-                outcome, note = self._apply(entry)
+                outcome, note = self._send(entry)
             except TrackerUnreachable as error:
                 self._retry_later(entry, str(error))
-                result.waiting += 1
                 result.errors.append(str(error))
                 break
-            except TrackerAuthError:
-                raise
-            except TrackerRejected as error:
-                outcome, note = _Outcome.FAILED, str(error)
-                if error.status == 404:
-                    note = f"{entry.ticket_key} no longer exists in Jira"
             self._finish(entry, outcome, note)
             if outcome is _Outcome.DONE:
                 result.done += 1
             else:
+                # Later changes of this ticket wait for the user to settle this one.
                 blocked.add(entry.ticket_key)
                 if outcome is _Outcome.CONFLICT:
                     result.conflicts += 1
                 else:
                     result.failed += 1
                     result.errors.append(note)
+        result.waiting, result.others = outbox.waiting_counts(self.engine, authors)
         return result
+
+    def authors(self, due: bool = True) -> list[str]:
+        """The authors whose changes this pusher sends: the tracker's account.
+
+        Asks Jira (`/myself`) once, while the cache does not know who the account is, and
+        before sending for a token without a user name: such accounts share one cache key.
+        """
+        if self.identity.account_id is None or (due and not self.settings.jira.user):
+            try:
+                self.identity = identity.resolve(self.engine, self.settings, self.tracker)
+            except TrackerUnreachable:
+                pass  # its changes are tried, and back off, like any other
+        return self.identity.authors()
+
+    def _send(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
+        """Apply one claimed change, its lease renewed meanwhile; a refusal is its outcome."""
+        try:
+            with _Heartbeat(self, entry):
+                return self._apply(entry)
+        except TrackerForbidden as error:
+            return _Outcome.FAILED, _refused(entry, 403, error.detail or "permission denied")
+        except TrackerRejected as error:
+            if error.status == 404:
+                return _Outcome.FAILED, _refused(entry, 404, "it no longer exists in Jira")
+            return _Outcome.FAILED, _refused(entry, error.status, str(error))
+        except TrackerUnreachable:
+            raise  # the caller schedules a retry, under this pusher's lease
+        except BaseException:
+            outbox.finish(self.engine, _id(entry), self.owner)  # let it go for the next push
+            raise
 
     # -- reading and writing the outbox -------------------------------------------------------
 
-    def _pending(self) -> list[OutboxEntry]:
-        with Session(self.engine) as session:
-            query = (
-                select(OutboxEntry)
-                .where(OutboxEntry.state == OutboxState.PENDING)
-                .order_by(col(OutboxEntry.id))
-            )
-            return list(session.exec(query))
+    def _claim(self, authors: list[str], blocked: set[str]) -> OutboxEntry | None:
+        return outbox.claim_next(
+            self.engine,
+            self.owner,
+            now=self.clock(),
+            lease=self.lease,
+            authors=authors,
+            skip=blocked,
+        )
 
     def _retry_later(self, entry: OutboxEntry, error: str) -> None:
         attempts = entry.attempts + 1
         delay = min(timedelta(seconds=5 * 2 ** min(attempts, 10)), MAX_BACKOFF)
-        self._update(
-            entry.id, attempts=attempts, last_error=error, next_attempt_at=self.clock() + delay
+        outbox.finish(
+            self.engine,
+            _id(entry),
+            self.owner,
+            attempts=attempts,
+            last_error=error,
+            next_attempt_at=self.clock() + delay,
         )
 
     def _finish(self, entry: OutboxEntry, outcome: _Outcome, note: str) -> None:
@@ -158,19 +236,16 @@ class Pusher:
             _Outcome.CONFLICT: OutboxState.CONFLICT,
             _Outcome.FAILED: OutboxState.FAILED,
         }[outcome]
-        self._update(
-            entry.id,
+        outbox.finish(
+            self.engine,
+            _id(entry),
+            self.owner,
             state=state,
             attempts=entry.attempts + 1,
             last_error=note or None,
             payload=entry.payload,
             finished=self.clock() if outcome is _Outcome.DONE else None,
         )
-
-    def _update(self, entry_id: int | None, **values: Any) -> None:
-        outbox = table_of(OutboxEntry)
-        with self.engine.begin() as connection:
-            connection.execute(sa.update(outbox).where(outbox.c.id == entry_id).values(values))
 
     # -- one change ---------------------------------------------------------------------------
 
@@ -186,9 +261,10 @@ class Pusher:
         key, payload = entry.ticket_key, entry.payload
         target = BoardColumn(payload["to"])
         remote = self.tracker.issue(key, ["status"])["fields"]["status"]["name"]
-        if payload.get("comment"):
-            self._comment(key, str(payload["comment"]), entry.created)
+        why = str(payload.get("comment") or "")
         if self.statuses.column(remote) == target:
+            if why:  # moved already (by us before a crash, or by someone): say why once
+                self._comment(key, why, entry.created)
             return _Outcome.DONE, ""
         expected = str(payload.get("from_status") or "")
         if remote.casefold() != expected.casefold() and not payload.get("force"):
@@ -209,7 +285,12 @@ class Pusher:
                 f"the transition to {transition['to']['name']!r} needs {', '.join(missing)}: "
                 "move it in Jira"
             )
-        self.tracker.transition(key, str(transition["id"]), fields or None)
+        # The why rides with the transition: Jira adds it only if the move happens.
+        self.tracker.transition(key, str(transition["id"]), fields or None, why)
+        if why:
+            remote_id = self._find_comment(key, why, entry.created)
+            if remote_id is not None:
+                outbox.link_comment(self.engine, key, why, remote_id)
         return _Outcome.DONE, ""
 
     def _transition_to(self, key: str, target: BoardColumn) -> dict[str, Any] | None:
@@ -234,37 +315,18 @@ class Pusher:
         """Post `body` unless Jira already has it from us since `since`; link the local row."""
         existing = self._find_comment(key, body, since)
         remote_id = existing or str(self.tracker.add_comment(key, body)["id"])
-        comment = table_of(Comment)
-        with self.engine.begin() as connection:
-            row = connection.execute(
-                sa.select(comment.c.id)
-                .where(
-                    comment.c.ticket_key == key,
-                    comment.c.body == body,
-                    comment.c.remote_id.is_(None),
-                )
-                .order_by(comment.c.id)
-                .limit(1)
-            ).first()
-            taken = connection.execute(
-                sa.select(comment.c.id).where(
-                    comment.c.ticket_key == key, comment.c.remote_id == remote_id
-                )
-            ).first()
-            if row is not None and taken is None:
-                connection.execute(
-                    sa.update(comment).where(comment.c.id == row[0]).values(remote_id=remote_id)
-                )
+        outbox.link_comment(self.engine, key, body, remote_id)
 
     def _find_comment(self, key: str, body: str, since: datetime) -> str | None:
-        name, account = self.me
+        name, account = self.identity.name, self.identity.account_id
         earliest = since - timedelta(minutes=5)
+        wanted = comparable(body)
         for remote in self.tracker.comments(key):
             author = remote.get("author")
             mine = user_id(author) == account if account else user_name(author) == name
             if (
                 mine
-                and adf_text(remote.get("body")).strip() == body.strip()
+                and comparable(adf_text(remote.get("body"))) == wanted
                 and parse_time(str(remote["created"])) >= earliest
             ):
                 return str(remote["id"])
@@ -272,6 +334,8 @@ class Pusher:
 
     def _assign(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
         key, account = entry.ticket_key, entry.payload.get("account_id")
+        if entry.payload.get("to_author") and self.identity.account_id:
+            account = self.identity.account_id
         remote = self.tracker.issue(key, ["assignee"])["fields"].get("assignee")
         if user_id(remote) != account:
             self.tracker.assign(key, account)

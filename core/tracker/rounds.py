@@ -23,33 +23,28 @@ from triage.core.tracker.sync import Sync, SyncResult, _reapply_pending
 from triage.storage import queries
 from triage.storage.models import utcnow
 
-Me = tuple[str, str | None]
-"""Who pushes: the display name and account id Jira knows us by."""
-
 
 def push_outbox(
     engine: Engine,
     settings: Settings,
     tracker: Tracker,
-    me: Me,
     clock: Callable[[], datetime] = utcnow,
 ) -> PushResult:
-    """Send the changes waiting in the outbox to Jira."""
-    return Pusher(engine, settings, tracker, me, clock).run()
+    """Send the changes the tracker's account made, waiting in the outbox, to Jira."""
+    return Pusher(engine, settings, tracker, clock).run()
 
 
 def sync_and_push(
     engine: Engine,
     settings: Settings,
     tracker: Tracker,
-    me: Me,
     full: bool = False,
     *,
     refetch: Sequence[str] = (),
     clock: Callable[[], datetime] = utcnow,
 ) -> tuple[SyncResult, PushResult]:
     """Push the outbox, sync the cache, then fetch the `refetch` tickets again by key."""
-    pushed = push_outbox(engine, settings, tracker, me, clock)
+    pushed = push_outbox(engine, settings, tracker, clock)
     synced = Sync(engine, settings, tracker, clock).run(full=full)
     if refetch:
         refetch_tickets(engine, settings, tracker, refetch, clock)

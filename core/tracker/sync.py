@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from triage.core.config import Settings
 from triage.core.errors import ConfigError
+from triage.core.tracker import identity
 from triage.core.tracker.client import JiraTracker, Tracker
 from triage.core.tracker.ingest import map_issues, store_in
 from triage.core.tracker.mapping import (
@@ -189,11 +190,9 @@ class Sync:
     def _learn_profile(self) -> None:
         """Who we are, in which time zone, and where the custom fields live."""
         me = self.tracker.myself()
+        identity.remember(self.engine, self.settings, me)
         resolved = resolve_fields(self.tracker.fields(), self.settings.jira.fields)
         with self.engine.begin() as connection:
-            queries.set_meta(connection, "me_name", str(me.get("displayName") or ""))
-            account = me.get("accountId") or me.get("name") or ""
-            queries.set_meta(connection, "me_id", str(account))
             queries.set_meta(connection, "account_time_zone", str(me.get("timeZone") or "UTC"))
             queries.set_meta(connection, "jira_flavour", self.tracker.flavour)
             queries.set_meta(connection, "field_ids", json.dumps(resolved.__dict__))

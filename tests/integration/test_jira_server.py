@@ -807,6 +807,20 @@ def test_cloud_v3_comments_are_atlassian_documents(make_sandbox: Factory) -> Non
     assert as_text["comments"][0]["body"] == "Deployed."
 
 
+def test_comments_are_normalised_like_jira_does(make_sandbox: Factory) -> None:
+    cloud, dc = client(make_sandbox("cloud")), client(make_sandbox("dc"))
+    blank = {"type": "paragraph", "content": []}
+    spaces = {"type": "paragraph", "content": [{"type": "text", "text": "  "}]}
+    text = {"type": "paragraph", "content": [{"type": "text", "text": "Deployed."}]}
+    doc = {"type": "doc", "version": 1, "content": [blank, text, spaces, text]}
+
+    posted = cloud.post("/rest/api/3/issue/SUP-1/comment", json={"body": doc})
+    typed = dc.post("/rest/api/2/issue/SUP-1/comment", json={"body": "One.\r\nTwo.\n\n\n\nThree."})
+
+    assert posted.json()["body"]["content"] == [text, text]  # Cloud drops blank paragraphs
+    assert typed.json()["body"] == "One.\nTwo.\n\nThree."  # DC: CRLF to LF, runs collapsed
+
+
 def test_comment_pages(make_sandbox: Factory) -> None:
     sandbox = make_sandbox("dc")
     http = client(sandbox)

@@ -86,7 +86,7 @@ def board(cache: Engine, settings: Settings) -> Board:
 
 
 def pusher(board: Board, tracker: Any, **kw: Any) -> Pusher:
-    return Pusher(board.engine, board.settings, tracker, (board.me.name, board.me.account_id), **kw)
+    return Pusher(board.engine, board.settings, tracker, **kw)
 
 
 def keys_in(board: Board, column: BoardColumn, count: int) -> list[str]:
@@ -332,3 +332,85 @@ def test_a_failed_change_can_be_dropped_or_tried_again(
     dropped = board.resolve(entry.id or 0, Resolution.DISCARD)
     assert dropped.state is OutboxState.DISCARDED
     assert pusher(board, tracker).run().failed == 0
+
+
+def test_a_moves_comment_goes_out_only_with_the_move(
+    board: Board, sandbox: JiraSandbox, tracker: JiraTracker
+) -> None:
+    discarded, retried = keys_in(board, BoardColumn.PO_REVIEW, 2)
+    for key in (discarded, retried):
+        board.move(key, BoardColumn.NEEDS_WORK, comment=f"the client wants changes on {key}")
+        sandbox.edit(key, status="QA")  # someone moved it in Jira meanwhile
+
+    result = pusher(board, tracker).run()
+
+    assert result.conflicts == 2, result.summary()
+    for key in (discarded, retried):
+        assert f"the client wants changes on {key}" not in comment_bodies(sandbox, key)
+    [move] = entries(board.engine, discarded)
+    board.resolve(move.id or 0, Resolution.DISCARD)
+    [move] = entries(board.engine, retried)
+    board.resolve(move.id or 0, Resolution.RETRY)
+    assert pusher(board, tracker).run().done == 1
+
+    assert f"the client wants changes on {discarded}" not in comment_bodies(sandbox, discarded)
+    assert status(sandbox, discarded) == "QA"
+    assert comment_bodies(sandbox, retried).count(f"the client wants changes on {retried}") == 1
+    assert transitions(sandbox, retried)[-1] == ("QA", "Needs Work")
+    with Session(board.engine) as session:  # the local comment knows its Jira id
+        [local_comment] = session.exec(
+            select(Comment).where(Comment.ticket_key == retried, Comment.author == board.me.name)
+        ).all()
+        assert local_comment.remote_id is not None
+
+
+@pytest.mark.parametrize("refusal", [403, 404, 400])
+def test_one_refused_ticket_does_not_stop_the_other_changes(
+    board: Board, sandbox: JiraSandbox, tracker: JiraTracker, refusal: int
+) -> None:
+    first, refused, last = keys_in(board, BoardColumn.PO_REVIEW, 3)
+    board.comment(first, "a note before the refusal")
+    board.move(refused, BoardColumn.READY_TO_DEPLOY)
+    board.comment(refused, "a note behind the refused move")
+    board.comment(last, "a note after the refusal")
+    sandbox.refuse_writes(refused, refusal)
+
+    result = pusher(board, tracker).run()
+
+    assert (result.done, result.failed) == (2, 1), result.summary()
+    assert comment_bodies(sandbox, first).count("a note before the refusal") == 1
+    assert comment_bodies(sandbox, last).count("a note after the refusal") == 1
+    assert status(sandbox, refused) == "PO Review"
+    move, note = entries(board.engine, refused)
+    assert move.state is OutboxState.FAILED and str(refusal) in (move.last_error or "")
+    assert note.state is OutboxState.PENDING  # waits behind the refused move
+
+    sandbox.refuse_writes(refused, None)  # the admin granted the permission
+    board.resolve(move.id or 0, Resolution.RETRY)
+    again = pusher(board, tracker).run()
+    assert (again.done, again.failed) == (2, 0), again.summary()
+    assert status(sandbox, refused) == "Ready To Deploy"
+    assert comment_bodies(sandbox, refused).count("a note behind the refused move") == 1
+
+
+def test_a_replay_recognises_a_comment_jira_normalised(
+    board: Board, sandbox: JiraSandbox, tracker: JiraTracker
+) -> None:
+    key = keys_in(board, BoardColumn.PO_REVIEW, 1)[0]
+    body = "Checked on staging.\r\n\r\n\r\nThe form works now.\n\n\n\n \n\nThanks!  "
+    board.comment(key, body)
+    assert pusher(board, tracker).run().done == 1
+    assert len([b for b in comment_bodies(sandbox, key) if "The form works now." in b]) == 1
+    # A crash after Jira took the comment, before the cache recorded it: the row is pending.
+    [entry] = entries(board.engine, key)
+    with Session(board.engine) as session:
+        row = session.get(OutboxEntry, entry.id)
+        assert row is not None
+        row.state, row.finished = OutboxState.PENDING, None
+        session.add(row)
+        session.commit()
+
+    replay = pusher(board, tracker).run()
+
+    assert replay.done == 1, replay.summary()
+    assert len([b for b in comment_bodies(sandbox, key) if "The form works now." in b]) == 1

@@ -46,6 +46,8 @@ LATENCY_MS = 30.0
 KILL_AFTER = (1, 3, 6, 2, 10, 4, 15, 7, 25, 12, 40, 9, 30, 5, 20)
 ROUND_TIMEOUT_S = 60.0
 SETTLE_S = 0.3
+LEASE_S = 1.0
+"""Short, so a killed child's claim on a change lapses before the next round needs it."""
 """A killed child's last request may still be in the server; wait until calls stop."""
 
 CHILD = r"""
@@ -62,12 +64,14 @@ from triage.core.tracker.client import Credentials, JiraTracker
 from triage.storage.db import open_cache, sqlite_url
 
 settings = load_settings(
-    Path(data_dir) / "absent.toml", data_dir=data_dir, jira={"projects": ["SUP"]}
+    Path(data_dir) / "absent.toml",
+    data_dir=data_dir,
+    jira={"projects": ["SUP"], "push_lease_seconds": float(sys.argv[6])},
 )
 engine = open_cache(sqlite_url(Path(data_dir) / "cache.db"))
 board = Board(engine, settings)
 tracker = JiraTracker(Credentials(url, "sandbox-token", user), flavour)
-result = Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
+result = Pusher(engine, settings, tracker).run()
 print(result.summary(), flush=True)
 """
 
@@ -102,7 +106,9 @@ def sandbox(agency: Agency, flavour: str) -> Iterator[JiraSandbox]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(
-        tmp_path / "absent.toml", data_dir=str(tmp_path), jira={"projects": ["SUP"]}
+        tmp_path / "absent.toml",
+        data_dir=str(tmp_path),
+        jira={"projects": ["SUP"], "push_lease_seconds": LEASE_S},
     )
 
 
@@ -211,6 +217,20 @@ def settle(sb: JiraSandbox) -> None:
             return
 
 
+def wait_for_leases_to_lapse(engine: Engine) -> None:
+    """Wait (bounded) until no killed child holds a change any more."""
+    deadline = time.monotonic() + 10 * LEASE_S
+    while time.monotonic() < deadline:
+        with Session(engine) as session:
+            held = session.exec(
+                select(OutboxEntry).where(OutboxEntry.lease_until >= datetime.now(UTC))  # type: ignore[operator]
+            ).first()
+        if held is None:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"a change is still held {10 * LEASE_S} s after the last push")
+
+
 def push_and_kill(sb: JiraSandbox, data_dir: Path, flavour: str, calls: int) -> int | None:
     """Run the push in a child; SIGKILL it after `calls` sandbox calls. Its exit code."""
     child = subprocess.Popen(
@@ -223,6 +243,7 @@ def push_and_kill(sb: JiraSandbox, data_dir: Path, flavour: str, calls: int) -> 
             sb.url,
             flavour,
             CLIENT_USER[flavour],
+            str(LEASE_S),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -278,7 +299,8 @@ def test_kill_9_at_any_moment_then_restart_pushes_each_change_exactly_once(
     assert killed >= 3, "the child should have been killed mid-push several times"
 
     sandbox.latency_ms = 0.0
-    result = Pusher(cache, settings, tracker, (board.me.name, board.me.account_id)).run()
+    wait_for_leases_to_lapse(cache)
+    result = Pusher(cache, settings, tracker).run()
 
     assert (result.conflicts, result.failed, result.waiting) == (0, 0, 0), result.summary()
     with Session(cache) as session:

@@ -402,7 +402,12 @@ def test_in_progress_on_an_unassigned_ticket_assigns_it_to_me(board: Board, cach
     move, assign = outbox_rows(cache, "SUP-1")
     assert move.kind is OutboxKind.MOVE
     assert assign.kind is OutboxKind.ASSIGN
-    assert assign.payload == {"assignee": "Mia Me", "account_id": "acc-mia", "previous": None}
+    assert assign.payload == {
+        "assignee": "Mia Me",
+        "account_id": "acc-mia",
+        "previous": None,
+        "to_author": True,
+    }
 
 
 def test_in_progress_on_an_assigned_ticket_keeps_the_assignee(board: Board, cache: Engine) -> None:
@@ -458,7 +463,12 @@ def test_assign_to_me(board: Board, cache: Engine) -> None:
 
     assert card.assignee == "Mia Me"
     (entry,) = outbox_rows(cache, "SUP-1")
-    assert entry.payload == {"assignee": "Mia Me", "account_id": "acc-mia", "previous": "Ann Dev"}
+    assert entry.payload == {
+        "assignee": "Mia Me",
+        "account_id": "acc-mia",
+        "previous": "Ann Dev",
+        "to_author": True,
+    }
     assert board.ticket("SUP-1").column is BoardColumn.TODO
 
 

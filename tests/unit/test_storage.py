@@ -367,7 +367,12 @@ def test_record_assign_changes_the_assignee_and_queues_it(
     with Session(engine) as session:
         (entry,) = queries.pending_changes(session, "SUP-1")
     assert entry.kind is OutboxKind.ASSIGN
-    assert entry.payload == {"assignee": "Me", "account_id": "acc-me", "previous": "Old Owner"}
+    assert entry.payload == {
+        "assignee": "Me",
+        "account_id": "acc-me",
+        "previous": "Old Owner",
+        "to_author": True,
+    }
 
 
 def test_a_change_to_an_unknown_ticket_says_so(engine: Engine) -> None:

@@ -53,6 +53,7 @@ def run_ls(args: argparse.Namespace, settings: Settings) -> int:
 
     engine = open_cache(settings.resolved_database_url())
     tickets = list_tickets(engine, args.status, args.site)
+    mine = Board(engine, settings).me.authors()
     with Session(engine) as session:
         waiting: dict[str, list[dict[str, object]]] = {}
         for entry in pending_changes(session):
@@ -62,6 +63,8 @@ def run_ls(args: argparse.Namespace, settings: Settings) -> int:
                     "kind": entry.kind.value,
                     "state": entry.state.value,
                     "error": entry.last_error,
+                    "author": entry.author,
+                    "mine": entry.author_id in mine,
                 }
             )
     if args.json:
@@ -89,6 +92,8 @@ def run_ls(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{t.key:<10} {column:<20} {t.site or '-':<18} {(t.assignee or '-'):<18} {t.summary}")
         for change in waiting.get(t.key, []):
             error = f": {change['error']}" if change["error"] else ""
+            if not change["mine"]:  # only its author's push sends it, under their account
+                error += f", waiting for {change['author'] or 'its author'} to push"
             print(f"{'':<10} change {change['id']}: {change['kind']} {change['state']}{error}")
     return 0
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from triage.core.board.service import Board, MoveRefused
 from triage.core.config import Settings
-from triage.core.tracker import account
+from triage.core.tracker import account, identity
 from triage.core.tracker.mapping import StatusMapper, resolve_fields
 from triage.core.tracker.push import Pusher, Resolution
 from triage.core.tracker.sync import Sync, base_jql
@@ -56,6 +56,7 @@ def run_login(args: argparse.Namespace, settings: Settings) -> int:
     tracker = JiraTracker(Credentials(settings.jira.url, token, settings.jira.user))
     me = tracker.myself()
     account.store_token(settings, token)
+    identity.remember(open_cache(settings.resolved_database_url()), settings, me)
     print(f"logged in as {me.get('displayName')} on {settings.jira.url} ({tracker.flavour})")
     return 0
 
@@ -72,6 +73,8 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Jira: {settings.jira.url or '(none configured)'}")
     tracker = account.connect(settings)
     me = tracker.myself()
+    engine = open_cache(settings.resolved_database_url())
+    identity.remember(engine, settings, me)
     check(
         True,
         f"logged in as {me.get('displayName')} ({tracker.flavour}, time zone {me.get('timeZone')})",
@@ -104,7 +107,6 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
         "every Jira status maps to a board column",
         "statuses that map to no column (add them to [jira.status_map]): " + ", ".join(unmapped),
     )
-    engine = open_cache(settings.resolved_database_url())
     with Session(engine) as session:
         waiting = queries.pending_changes(session)
     conflicts = sum(1 for entry in waiting if entry.state.value == "conflict")
@@ -120,8 +122,7 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
     """Sync the cache, then push the outbox; one summary line each."""
     tracker = account.connect(settings)
     engine = open_cache(settings.resolved_database_url())
-    board = Board(engine, settings)
-    pushed = Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
+    pushed = Pusher(engine, settings, tracker).run()
     result = Sync(engine, settings, tracker, progress=_progress).run(full=args.full)
     print(file=sys.stderr)
     print(result.summary())
@@ -133,8 +134,7 @@ def run_push(args: argparse.Namespace, settings: Settings) -> int:
     """Push the outbox; exit 1 when a change is in conflict or failed."""
     tracker = account.connect(settings)
     engine = open_cache(settings.resolved_database_url())
-    board = Board(engine, settings)
-    result = Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
+    result = Pusher(engine, settings, tracker).run()
     print(result.summary())
     return EXIT_PROBLEMS if result.conflicts or result.failed else 0
 
