@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 import core.tracker.client as client
 from core.board import Board
 from core.config import Settings, load_settings
+from core.push import Pusher, Resolution
 from core.sync import OVERLAP, Sync
 from core.tracker.client import (
     Credentials,
@@ -357,27 +358,45 @@ def test_changed_issues_come_in_ceil_n_over_page_size_search_calls(
         assert row is not None and row.summary == f"edit {number} in Jira"
 
 
-def test_a_deleted_issue_disappears_on_a_scan_and_its_changes_fail(
+def test_a_deleted_issue_with_waiting_changes_stays_until_they_are_settled(
     sandbox: JiraSandbox, flavour: str, cache: Engine, settings: Settings
 ) -> None:
-    sync = Sync(cache, settings, tracker_for(sandbox, flavour))
+    tracker = tracker_for(sandbox, flavour)
+    sync = Sync(cache, settings, tracker)
     sync.run()
     key = keys_in(sandbox, "To Do", 1)[0]
     board = Board(cache, settings)
     board.comment(key, "is this still wanted?")
-    board.assign_to_me(key)
     sandbox.delete(key)
 
     result = sync.run(scan_deleted=True)
 
-    assert result.deleted == 1
+    assert (result.deleted, result.held) == (0, 1)
+    assert ticket(cache, key) is not None
+    reason = f"{key} is no longer in the synced set (JQL/permission)"
+    with Session(cache) as session:
+        entries = session.exec(select(OutboxEntry).where(OutboxEntry.ticket_key == key)).all()
+        assert len(entries) == 1
+        assert all(e.state is OutboxState.PENDING for e in entries)
+        assert all(reason in (e.last_error or "") for e in entries)
+
+    pushed = Pusher(cache, settings, tracker, (board.me.name, board.me.account_id)).run()
+    assert pushed.failed == 1
+    with Session(cache) as session:
+        entries = session.exec(select(OutboxEntry).where(OutboxEntry.ticket_key == key)).all()
+        assert all(e.state is OutboxState.FAILED for e in entries)
+        assert all("no longer exists" in (e.last_error or "") for e in entries)
+    assert sync.run(scan_deleted=True).held == 1  # failed changes wait to be settled
+    for entry in entries:
+        assert entry.id is not None
+        board.resolve(entry.id, Resolution.DISCARD)
+
+    result = sync.run(scan_deleted=True)
+
+    assert (result.deleted, result.held) == (1, 0)
     assert ticket(cache, key) is None
     assert queries.ticket_count(cache) == 399
     with Session(cache) as session:
-        entries = session.exec(select(OutboxEntry).where(OutboxEntry.ticket_key == key)).all()
-        assert len(entries) == 2
-        assert all(e.state is OutboxState.FAILED for e in entries)
-        assert all("no longer exists" in (e.last_error or "") for e in entries)
         assert session.exec(select(Comment).where(Comment.ticket_key == key)).all() == []
 
 
