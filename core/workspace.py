@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from core.config import Settings
 from core.ingest import map_issues, store_in
 from core.push import Pusher, PushResult
-from core.sync import Sync, SyncResult, _reapply_pending
+from core.sync import Sync, SyncProgress, SyncResult, _reapply_pending
 from core.tracker.client import Tracker
 from core.tracker.mapping import BASE_FIELDS, FieldIds, StatusMapper
 from storage import queries
@@ -47,10 +47,11 @@ def sync_and_push(
     *,
     refetch: Sequence[str] = (),
     clock: Callable[[], datetime] = utcnow,
+    progress: Callable[[SyncProgress], None] | None = None,
 ) -> tuple[SyncResult, PushResult]:
     """Push the outbox, sync the cache, then fetch the `refetch` tickets again by key."""
     pushed = push_outbox(engine, settings, tracker, me, clock)
-    synced = Sync(engine, settings, tracker, clock).run(full=full)
+    synced = Sync(engine, settings, tracker, clock, progress).run(full=full)
     if refetch:
         refetch_tickets(engine, settings, tracker, refetch, clock)
     return synced, pushed

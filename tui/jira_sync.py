@@ -24,9 +24,16 @@ from storage.db import StorageError
 from storage.models import OutboxState
 from tui.screens.board import BoardScreen
 from tui.screens.ticket import TicketScreen
-from tui.sync_status import PushFinished, SyncFailed, SyncFinished, SyncStatus
+from tui.sync_status import (
+    FirstCardsStored,
+    PushFinished,
+    SyncFailed,
+    SyncFinished,
+    SyncStatus,
+)
 
 if TYPE_CHECKING:
+    from core.sync import SyncProgress
     from core.tracker.client import Tracker
 
 TrackerFactory = Callable[[], "Tracker"]
@@ -112,11 +119,26 @@ class JiraSyncApp(App[None]):
 
         board = self.board
         me = (board.me.name, board.me.account_id)
+        empty = self.board_screen is not None and self.board_screen.data.total == 0
+
+        def first_cards(progress: SyncProgress) -> None:
+            # An empty board shows the first page as soon as it is in the cache.
+            nonlocal empty
+            if empty and progress.stored:
+                empty = False
+                self.post_message(FirstCardsStored(board.load()))
+
         try:
             with self._jira_lock:
                 tracker = self._connect()
                 synced, pushed = sync_and_push(
-                    board.engine, board.settings, tracker, me, refetch=refetch, clock=board.clock
+                    board.engine,
+                    board.settings,
+                    tracker,
+                    me,
+                    refetch=refetch,
+                    clock=board.clock,
+                    progress=first_cards,
                 )
             counts = (synced.fetched, synced.deleted, pushed.done, pushed.conflicts, pushed.failed)
             # Read the board again only when the round changed something it shows.
@@ -153,6 +175,11 @@ class JiraSyncApp(App[None]):
             unreachable = isinstance(error, TrackerUnreachable)
             message = SyncFailed(str(error), unreachable, _changes_or_none(board))
         self.post_message(message)
+
+    @on(FirstCardsStored)
+    def show_first_cards(self, event: FirstCardsStored) -> None:
+        if self.board_screen is not None:
+            self.board_screen.swap_data(event.data)
 
     @on(SyncFinished)
     def show_synced(self, event: SyncFinished) -> None:

@@ -46,7 +46,11 @@ BASE_FIELDS = (
 
 def parse_time(text: str) -> datetime:
     """A Jira timestamp ("2026-11-20T10:15:30.000+0000") as an aware datetime."""
-    return datetime.strptime(text, JIRA_TIME)
+    try:
+        moment = datetime.fromisoformat(text)  # a hundred times faster than strptime
+    except ValueError:
+        return datetime.strptime(text, JIRA_TIME)
+    return moment if moment.tzinfo is not None else datetime.strptime(text, JIRA_TIME)
 
 
 def adf_text(node: Any) -> str:

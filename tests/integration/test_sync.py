@@ -473,7 +473,8 @@ def test_a_wrong_token_says_how_to_log_in(
 ) -> None:
     wrong = Credentials(sandbox.url, "not-the-token", CLIENT_USER[flavour])
     with pytest.raises(TrackerAuthError) as asked:
-        JiraTracker(wrong, None)  # the flavour is asked of serverInfo, with the credentials
+        # The flavour is asked of serverInfo, with the credentials, in the background.
+        assert JiraTracker(wrong, None).flavour
     tracker = JiraTracker(wrong, flavour)  # type: ignore[arg-type]
     with pytest.raises(TrackerAuthError) as synced:
         Sync(cache, settings, tracker).run()
@@ -494,7 +495,7 @@ def test_an_unreachable_jira_is_reported_quickly(
     url = f"http://127.0.0.1:{port}"  # closed: nothing listens there any more
     credentials = Credentials(url, "sandbox-token", CLIENT_USER[flavour])
     with pytest.raises(TrackerUnreachable, match="not reachable"):
-        JiraTracker(credentials, None, timeout=(2.0, 2.0))
+        assert JiraTracker(credentials, None, timeout=(2.0, 2.0)).flavour
     tracker = JiraTracker(credentials, flavour, timeout=(2.0, 2.0))  # type: ignore[arg-type]
     with pytest.raises(TrackerUnreachable, match="not reachable"):
         Sync(cache, settings, tracker).run()
