@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +34,7 @@ from core.errors import ConfigError, TriageError
 from core.ingest import PageWriter
 from core.tracker.client import JiraTracker, Tracker
 from core.tracker.mapping import BASE_FIELDS, FieldIds, StatusMapper, resolve_fields
+from core.tracker.pages import IssuePage
 from storage import mirror, queries
 from storage.models import utcnow
 
@@ -42,6 +43,9 @@ OVERLAP = timedelta(minutes=2)
 
 BATCH = 1000
 """Issues written per transaction after the first page (which is written alone)."""
+
+NEWEST_FIRST = " ORDER BY updated DESC, key ASC"
+"""A full sync's order: what the board shows first comes first."""
 
 FEW_DELETIONS = 5
 """A sync may always delete this many tickets, whatever `sync.max_delete_share` says."""
@@ -170,13 +174,18 @@ class Sync:
 
             writer = PageWriter(self.engine, ids, self.statuses, now, BATCH, stored)
             wanted = [*BASE_FIELDS, *ids.ids()]
+            total: int | None = None
             for page in self._pages(base, wanted, watermark if not full else None, cloud_ids):
+                if progress.pages == 0 and isinstance(page, IssuePage):
+                    total = page.total
                 progress.pages += 1
                 progress.fetched += len(page)
                 self.progress(progress)
                 writer.add(page)
             writer.flush()
-            present = writer.keys if full and scan_deleted else (scan.result() if scan else None)
+            present: Collection[str] | None = scan.result() if scan else None
+            if full and scan_deleted and (total is None or total == len(writer.keys)):
+                present = writer.keys  # complete: no page shifted while the sync paged
         deleted, held = self._finish(writer, present, now, allow_deletes)
         return SyncResult(
             full=full,
@@ -193,7 +202,7 @@ class Sync:
         """Every id a full Cloud sync will bulk-fetch; None on Data Center."""
         tracker = self.tracker
         if isinstance(tracker, JiraTracker) and tracker.flavour == "cloud":
-            return tracker.ids(base)
+            return tracker.ids(base + NEWEST_FIRST)
         return None
 
     def _pages(
@@ -210,7 +219,8 @@ class Sync:
         if found is not None and isinstance(self.tracker, JiraTracker):
             # Cloud pages by token, one after another: bulk-fetch the ids side by side.
             return self.tracker.bulk_fetch(found, wanted, "changelog")
-        return self.tracker.search(base + " ORDER BY key ASC", wanted, "changelog")
+        # Newest first: the board shows the first page while the rest comes.
+        return self.tracker.search(base + NEWEST_FIRST, wanted, "changelog")
 
     def _learn_profile(self, pool: ThreadPoolExecutor) -> None:
         """Who we are, in which time zone, and where the custom fields live: asked at once."""
@@ -227,7 +237,7 @@ class Sync:
             queries.set_meta(connection, "field_ids", json.dumps(resolved.__dict__))
 
     def _finish(
-        self, writer: PageWriter, present: set[str] | list[str] | None, now: datetime, allow: bool
+        self, writer: PageWriter, present: Collection[str] | None, now: datetime, allow: bool
     ) -> tuple[int, int]:
         """Deletions, held tickets, the watermark and the sync time, in one transaction."""
         deleted = held = 0

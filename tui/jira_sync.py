@@ -119,14 +119,17 @@ class JiraSyncApp(App[None]):
 
         board = self.board
         me = (board.me.name, board.me.account_id)
-        empty = self.board_screen is not None and self.board_screen.data.total == 0
+        shown = self.board_screen.data.total if self.board_screen is not None else 0
+        stored = 0
 
         def first_cards(progress: SyncProgress) -> None:
-            # An empty board shows the first page as soon as it is in the cache.
-            nonlocal empty
-            if empty and progress.stored:
-                empty = False
-                self.post_message(FirstCardsStored(board.load()))
+            # An empty board shows the first pages as soon as they are in the cache.
+            nonlocal shown, stored
+            if not shown and progress.stored > stored:
+                stored = progress.stored
+                data = board.load()
+                shown = data.total
+                self.post_message(FirstCardsStored(data))
 
         try:
             with self._jira_lock:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from core.errors import TriageError
-from core.tracker.pages import in_window, issues_of, total_of
+from core.tracker.pages import IssuePage, in_window, issues_of, total_of
 
 Flavour = Literal["cloud", "dc"]
 Json = dict[str, Any]
@@ -301,7 +301,7 @@ class JiraTracker:
         first = page(0)
         found = issues_of(first, self.credentials.url, "search")
         total = total_of(first, self.credentials.url)
-        yield found
+        yield IssuePage(found, total)
         size = int(first.get("maxResults") or DC_PAGE)
         if not found or size <= 0:
             return

@@ -18,6 +18,18 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
+class IssuePage(list[dict[str, Any]]):
+    """The first page of a search that knows how many issues match in all (Data Center).
+
+    A full sync that fetched fewer distinct issues than `total` saw the result shift while
+    it paged (an issue updated or deleted meanwhile), so it must not delete what it missed.
+    """
+
+    def __init__(self, issues: list[dict[str, Any]], total: int) -> None:
+        super().__init__(issues)
+        self.total = total
+
+
 class BadSearchAnswer(TriageError):
     """Jira answered a search with something that is not a page of issues."""
 
