@@ -10,7 +10,7 @@ to allow it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+import core.tracker.client as client
 from core.board import Board
 from core.config import Settings, load_settings
 from core.sync import DeletionRefused, Sync
@@ -272,3 +273,43 @@ def test_the_command_line_refuses_a_mass_deletion_and_allows_it_when_asked(
     assert allowed.returncode == 0, allowed.stderr
     assert "60 deleted" in allowed.stdout
     assert listed == []
+
+
+def test_a_full_sync_whose_pages_shifted_deletes_nothing_it_missed(
+    agency: Agency, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issues = json.loads(json.dumps(agency.issues))
+    sb = JiraSandbox(
+        issues=issues,
+        fields=agency.fields,
+        statuses=agency.statuses,
+        people=agency.people,
+        flavour="dc",
+        user="me",
+    )
+    with sb:
+        settings = settings_for(tmp_path)
+        Sync(engine, settings, tracker_for(sb, "dc")).run()
+        monkeypatch.setattr(client, "DC_PAGE", 10)
+        tracker = tracker_for(sb, "dc")
+        search = tracker.search
+        newest_first = [i["key"] for i in next(search("project = SUP ORDER BY updated DESC", []))]
+        doomed = newest_first[5]  # on the first page: deleting it shifts every later page
+
+        def shifting(jql: str, fields: Sequence[str], expand: str = "") -> Iterator[Any]:
+            pages = search(jql, fields, expand)
+            yield next(pages)
+            sb.delete(doomed)  # Jira deletes it while the sync pages
+            yield from pages
+
+        tracker.search = shifting  # type: ignore[method-assign]
+        result = Sync(engine, settings, tracker).run(full=True)
+
+        assert result.fetched == 59  # one issue slid onto a page already fetched
+        assert result.deleted == 0
+        assert queries.ticket_count(engine) == 60
+        scan = Sync(engine, settings, tracker_for(sb, "dc")).run(scan_deleted=True)
+
+    assert scan.deleted == 1
+    assert queries.ticket_count(engine) == 59
+    assert Board(engine, settings).cards([doomed]) == []
