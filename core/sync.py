@@ -183,7 +183,8 @@ class Sync:
                 self.progress(progress)
                 writer.add(page)
             writer.flush()
-            present: Collection[str] | None = scan.result() if scan else None
+            # What the search just brought counts as present even if the scan ran before it.
+            present: Collection[str] | None = {*scan.result(), *writer.keys} if scan else None
             if full and scan_deleted and (total is None or total == len(writer.keys)):
                 present = writer.keys  # complete: no page shifted while the sync paged
         deleted, held = self._finish(writer, present, now, allow_deletes)
