@@ -52,6 +52,7 @@ def sandbox_process(flavour: str, tickets: int, latency_ms: float) -> Iterator[s
         line = process.stdout.readline()  # "Jira … sandbox with N tickets at URL"
         if " at " not in line:
             raise RuntimeError(f"the sandbox did not start: {line!r}")
+        SANDBOX_PID[0] = process.pid
         yield line.rsplit(" at ", 1)[1].strip()
     finally:
         process.terminate()
@@ -75,13 +76,28 @@ def workspace(folder: Path, url: str, flavour: str) -> dict[str, str]:
     return env
 
 
+LAST_CPU = [0.0]
+SANDBOX_PID = [0]
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_measured(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
-    """Run a process; its wall seconds, its own peak resident memory in MB, its stdout."""
+    """Run a process; its wall seconds, its own peak resident memory in MB, its stdout.
+
+    `LAST_CPU[0]` is then the process's own CPU seconds (user + system), a figure that a
+    machine busy with other work changes far less than the wall time.
+    """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
+        LAST_CPU[0] = usage.ru_utime + usage.ru_stime
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)

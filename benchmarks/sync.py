@@ -29,7 +29,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from common import median_ms
-from jira_process import ROOT, run_measured, sandbox_process, tree_at, workspace
+from jira_process import (
+    LAST_CPU,
+    ROOT,
+    SANDBOX_PID,
+    process_cpu,
+    run_measured,
+    sandbox_process,
+    tree_at,
+    workspace,
+)
 
 import core.tracker.client as client
 from core.config import load_settings
@@ -149,9 +158,10 @@ def measure_cli(
             run_measured([sys.executable, "-c", ONE_REQUEST, url], dict(os.environ), ROOT)[0]
             for _ in range(runs)
         ]
-        figures: dict[str, tuple[float, float]] = {}
+        figures: dict[str, tuple[float, float, float]] = {}
         for name, tree in trees.items():
-            walls, peaks = [], []
+            walls, peaks, cpus = [], [], []
+            served = process_cpu(SANDBOX_PID[0])
             for run in range(runs):
                 env = workspace(Path(tmp) / f"{name}-{run}", url, flavour)
                 command = [sys.executable, "-m", "tui.cli", "sync", "--full"]
@@ -159,19 +169,25 @@ def measure_cli(
                 assert f"{tickets:,} issues" in out, out
                 walls.append(wall)
                 peaks.append(peak)
-            figures[name] = (median_ms(walls), statistics.median(peaks))
+                cpus.append(LAST_CPU[0])
+            figures[name] = (median_ms(walls), statistics.median(peaks), median_ms(cpus))
+            served = (process_cpu(SANDBOX_PID[0]) - served) / runs
+            print(f"  ({name}: the sandbox process used {served * 1000:.0f} ms CPU per sync)")
         base = median_ms(floor)
-        for name, (wall, peak) in figures.items():
+        for name, (wall, peak, cpu) in figures.items():
             print(
                 f"  {flavour:5} {tickets:6,} issues {latency:4.0f} ms  `triage sync --full` "
-                f"({name}): {wall:8.0f} ms  peak {peak:6.0f} MB  "
+                f"({name}): {wall:8.0f} ms  cpu {cpu:7.0f} ms  peak {peak:5.0f} MB  "
                 f"{wall / base:5.1f}x one request ({base:.0f} ms)"
             )
         if "before" in figures:
-            (old, old_peak), (new, new_peak) = figures["before"], figures["this tree"]
+            (old, old_peak, old_cpu), (new, new_peak, new_cpu) = (
+                figures["before"],
+                figures["this tree"],
+            )
             print(
                 f"  {flavour:5} {tickets:6,} issues: {old / new:.2f}x faster, "
-                f"{old_peak / new_peak:.2f}x less memory than before"
+                f"{old_cpu / new_cpu:.2f}x less CPU, {old_peak / new_peak:.2f}x less memory"
             )
 
 

@@ -43,6 +43,8 @@ DC_PAGE = 1000
 """Data Center's default cap (jira.search.views.default.max)."""
 BULK_FETCH = 100
 """Cloud's cap for one bulkfetch."""
+IN_FLIGHT = 2000
+"""About how many issues a paged search may have on the way at once (memory, not speed)."""
 
 
 class TrackerError(TriageError):
@@ -305,8 +307,10 @@ class JiraTracker:
         size = int(first.get("maxResults") or DC_PAGE)
         if not found or size <= 0:
             return
-        # Data Center knows the total up front: fetch the other pages side by side.
-        yield from in_window(self._pool, issues, range(len(found), total, size), self.workers)
+        # Data Center knows the total up front: fetch the other pages side by side, no more
+        # than about IN_FLIGHT issues at once, so a large sync holds a few pages, not all.
+        window = max(1, min(self.workers, IN_FLIGHT // size))
+        yield from in_window(self._pool, issues, range(len(found), total, size), window)
 
     def keys(self, jql: str) -> list[str]:
         """Keys of every issue matching `jql`: a scan that fetches no fields."""
