@@ -5,6 +5,11 @@ a full sync of --tickets issues into a fresh SQLite cache (median of --runs: wal
 calls, issues/s), then an incremental sync with nothing changed and one with --changed issues
 edited a minute after the watermark (API calls and search calls, with the page size).
 
+With --cli, a full `triage sync` as a user runs it: a fresh process on an empty cache
+against the sandbox in a process of its own at --cli-latency ms, for each of --cli-tickets:
+median wall time and the process's peak memory, beside a bare process that makes one request
+(the floor) and, with --before REF, the same command from the repository at that git ref.
+
 The demo agency squeezes the tickets whose history would outrun its `now` into its last
 minute (~8% of them), which no real Jira shows and which the incremental sync's overlap
 window would re-fetch every time; they are spread five minutes apart first (see the
@@ -15,13 +20,25 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from common import median_ms
+from jira_process import (
+    LAST_CPU,
+    ROOT,
+    SANDBOX_PID,
+    process_cpu,
+    run_measured,
+    sandbox_process,
+    tree_at,
+    workspace,
+)
 
 import triage.core.tracker.client as client
 from triage.core.config import load_settings
@@ -126,6 +143,54 @@ def measure(agency: Agency, flavour: str, latency: float, runs: int, changed: in
         sandbox.stop()
 
 
+ONE_REQUEST = (
+    "import sys, urllib.request; "
+    "urllib.request.urlopen(sys.argv[1] + '/rest/api/2/serverInfo', timeout=30).read()"
+)
+
+
+def measure_cli(
+    flavour: str, tickets: int, latency: float, runs: int, trees: dict[str, Path]
+) -> None:
+    """A full `triage sync` in a fresh process per run, per tree, against its own sandbox."""
+    with sandbox_process(flavour, tickets, latency) as url, tempfile.TemporaryDirectory() as tmp:
+        floor = [
+            run_measured([sys.executable, "-c", ONE_REQUEST, url], dict(os.environ), ROOT)[0]
+            for _ in range(runs)
+        ]
+        figures: dict[str, tuple[float, float, float]] = {}
+        for name, tree in trees.items():
+            walls, peaks, cpus = [], [], []
+            served = process_cpu(SANDBOX_PID[0])
+            for run in range(runs):
+                env = workspace(Path(tmp) / f"{name}-{run}", url, flavour)
+                command = [sys.executable, "-m", "triage.tui.cli.main", "sync", "--full"]
+                wall, peak, out = run_measured(command, env, tree)
+                assert f"{tickets:,} issues" in out, out
+                walls.append(wall)
+                peaks.append(peak)
+                cpus.append(LAST_CPU[0])
+            figures[name] = (median_ms(walls), statistics.median(peaks), median_ms(cpus))
+            served = (process_cpu(SANDBOX_PID[0]) - served) / runs
+            print(f"  ({name}: the sandbox process used {served * 1000:.0f} ms CPU per sync)")
+        base = median_ms(floor)
+        for name, (wall, peak, cpu) in figures.items():
+            print(
+                f"  {flavour:5} {tickets:6,} issues {latency:4.0f} ms  `triage sync --full` "
+                f"({name}): {wall:8.0f} ms  cpu {cpu:7.0f} ms  peak {peak:5.0f} MB  "
+                f"{wall / base:5.1f}x one request ({base:.0f} ms)"
+            )
+        if "before" in figures:
+            (old, old_peak, old_cpu), (new, new_peak, new_cpu) = (
+                figures["before"],
+                figures["this tree"],
+            )
+            print(
+                f"  {flavour:5} {tickets:6,} issues: {old / new:.2f}x faster, "
+                f"{old_cpu / new_cpu:.2f}x less CPU, {old_peak / new_peak:.2f}x less memory"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=20_000)
@@ -133,7 +198,24 @@ def main() -> None:
     parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 100.0])
     parser.add_argument("--flavour", choices=("cloud", "dc"), nargs="+", default=["cloud", "dc"])
     parser.add_argument("--changed", type=int, default=50)
+    parser.add_argument("--cli", action="store_true", help="only the `triage sync` processes")
+    parser.add_argument("--cli-tickets", type=int, nargs="+", default=[364, 20_000])
+    parser.add_argument("--cli-latency", type=float, default=150.0)
+    parser.add_argument("--before", metavar="REF", help="also run the CLI of this git ref")
     args = parser.parse_args()
+    if args.cli:
+        with tempfile.TemporaryDirectory() as old:
+            trees = {"this tree": ROOT}
+            if args.before:
+                trees = {"before": tree_at(args.before, Path(old)), **trees}
+            print(
+                f"`triage sync --full` on an empty cache, sandbox Jira in its own process at "
+                f"{args.cli_latency:.0f} ms, median of {args.runs} processes"
+            )
+            for tickets in args.cli_tickets:
+                for flavour in args.flavour:
+                    measure_cli(flavour, tickets, args.cli_latency, args.runs, trees)
+        return
     agency, _ = agency_of(args.tickets)
     print(
         f"sync of {args.tickets:,} issues from the sandbox Jira, median of {args.runs} full syncs "

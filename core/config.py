@@ -87,6 +87,14 @@ class JiraSettings(Section):
         return value
 
 
+class SyncSettings(Section):
+    """What a sync from Jira may do to the cache."""
+
+    max_delete_share: float = Field(default=0.2, ge=0.0, le=1.0)
+    """A sync that would delete more than this share of the cached tickets stops and says
+    why; `triage sync --full --allow-deletes` lets it through once."""
+
+
 class Settings(BaseSettings):
     """Everything Triage can be told; the config file first, `TRIAGE_*` variables over it."""
 
@@ -113,6 +121,8 @@ class Settings(BaseSettings):
     """Key remapping: binding id = keys, e.g. "board.move_right" = "L,ctrl+right"."""
     jira: JiraSettings = Field(default_factory=JiraSettings)
     """The Jira server."""
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    """Guards of the sync."""
 
     @field_validator("database_url")
     @classmethod

@@ -239,7 +239,12 @@ def upsert_children(
         index_elements=["ticket_key", "remote_id"],
         set_={name: statement.excluded[name] for name in update},
     )
-    connection.execute(statement, list(rows))
+    defaults = {
+        column.name: column.default.arg  # type: ignore[attr-defined]
+        for column in table.columns
+        if column.default is not None and column.default.is_scalar and column.name not in rows[0]
+    }
+    _execute_many(connection, statement, table, rows, defaults=defaults)
     return len(rows)
 
 

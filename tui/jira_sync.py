@@ -23,10 +23,17 @@ from triage.storage.errors import StorageError, TriageError
 from triage.storage.models import OutboxState
 from triage.tui.screens.board import BoardScreen
 from triage.tui.screens.ticket import TicketScreen
-from triage.tui.sync_status import PushFinished, SyncFailed, SyncFinished, SyncStatus
+from triage.tui.sync_status import (
+    FirstCardsStored,
+    PushFinished,
+    SyncFailed,
+    SyncFinished,
+    SyncStatus,
+)
 
 if TYPE_CHECKING:
     from triage.core.tracker.client import Tracker
+    from triage.core.tracker.sync import SyncProgress
 
 TrackerFactory = Callable[[], "Tracker"]
 """Connects to Jira; called in a worker thread, never before the first paint."""
@@ -110,11 +117,28 @@ class JiraSyncApp(App[None]):
         from triage.core.tracker.rounds import sync_and_push
 
         board = self.board
+        shown = self.board_screen.data.total if self.board_screen is not None else 0
+        stored = 0
+
+        def first_cards(progress: SyncProgress) -> None:
+            # An empty board shows the first pages as soon as they are in the cache.
+            nonlocal shown, stored
+            if not shown and progress.stored > stored:
+                stored = progress.stored
+                data = board.load()
+                shown = data.total
+                self.post_message(FirstCardsStored(data))
+
         try:
             with self._jira_lock:
                 tracker = self._connect()
                 synced, pushed = sync_and_push(
-                    board.engine, board.settings, tracker, refetch=refetch, clock=board.clock
+                    board.engine,
+                    board.settings,
+                    tracker,
+                    refetch=refetch,
+                    clock=board.clock,
+                    progress=first_cards,
                 )
             counts = (synced.fetched, synced.deleted, pushed.done, pushed.conflicts, pushed.failed)
             # Read the board again only when the round changed something it shows.
@@ -150,6 +174,11 @@ class JiraSyncApp(App[None]):
             unreachable = isinstance(error, TrackerUnreachable)
             message = SyncFailed(str(error), unreachable, _changes_or_none(board))
         self.post_message(message)
+
+    @on(FirstCardsStored)
+    def show_first_cards(self, event: FirstCardsStored) -> None:
+        if self.board_screen is not None:
+            self.board_screen.swap_data(event.data)
 
     @on(SyncFinished)
     def show_synced(self, event: SyncFinished) -> None:

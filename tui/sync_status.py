@@ -84,6 +84,14 @@ def describe(status: SyncStatus, now: datetime) -> list[tuple[str, str]]:
     return parts
 
 
+class FirstCardsStored(Message):
+    """The first page of a sync into an empty cache is stored: the board can show it."""
+
+    def __init__(self, data: BoardData) -> None:
+        super().__init__()
+        self.data = data
+
+
 class SyncFinished(Message):
     """A round with Jira ended: changes pushed, the cache synced, the cards read again.
 

@@ -12,7 +12,12 @@ Exceptions::
     ├── TrackerUnreachable  no answer (refused, timed out, DNS), or still rate limited
     ├── TrackerAuthError    401/403: the credentials are wrong or lack permission
     │   └── TrackerForbidden    403: this account may not do this (on this issue)
-    └── TrackerRejected     any other refusal (400/404/409…), with Jira's own message
+    ├── TrackerRejected     any other refusal (400/404/409…), with Jira's own message
+    └── NotJson             an answer that is not JSON (an HTML login page, a proxy)
+
+`core.tracker.pages.BadSearchAnswer` (a TriageError) is a search answer without its issues.
+Calls that do not depend on the flavour (serverInfo, myself, field) go out side by side:
+a tracker that must detect its flavour asks serverInfo in the background at once.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from triage.core.tracker.pages import IssuePage, in_window, issues_of, total_of
 from triage.storage.errors import TriageError
 
 Flavour = Literal["cloud", "dc"]
@@ -39,6 +45,8 @@ DC_PAGE = 1000
 """Data Center's default cap (jira.search.views.default.max)."""
 BULK_FETCH = 100
 """Cloud's cap for one bulkfetch."""
+IN_FLIGHT = 2000
+"""About how many issues a paged search may have on the way at once (memory, not speed)."""
 
 
 class TrackerError(TriageError):
@@ -69,10 +77,15 @@ class TrackerRejected(TrackerError):
         self.status = status
 
 
+class NotJson(TrackerError):
+    """Jira (or something in front of it) answered with a page that is not JSON."""
+
+
 class Tracker(Protocol):
     """What the sync and the outbox need of Jira."""
 
-    flavour: Flavour
+    @property
+    def flavour(self) -> Flavour: ...
 
     def myself(self) -> Json: ...
     def fields(self) -> list[Json]: ...
@@ -145,8 +158,18 @@ class JiraTracker:
             logging=False,
             **auth,
         )
-        self.flavour: Flavour = flavour or detect_flavour(self.server_info())
-        self._version = "3" if self.flavour == "cloud" else "2"
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jira")
+        self._flavour: Future[Flavour] = Future()
+        if flavour is not None:
+            self._flavour.set_result(flavour)
+        else:
+            # Asked now, in the background: the calls that follow need not wait for it.
+            self._flavour = self._pool.submit(lambda: detect_flavour(self.server_info()))
+
+    @property
+    def flavour(self) -> Flavour:
+        """Cloud or Data Center: as given, or as serverInfo says (its errors are raised here)."""
+        return self._flavour.result()
 
     @property
     def calls(self) -> int:
@@ -157,7 +180,9 @@ class JiraTracker:
 
     def _url(self, path: str, version: str | None = None) -> str:
         base = self.credentials.url.rstrip("/")
-        return f"{base}/rest/api/{version or getattr(self, '_version', '2')}/{path}"
+        if version is None:
+            version = "3" if self.flavour == "cloud" else "2"
+        return f"{base}/rest/api/{version}/{path}"
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         """One call, riding out 429/503; errors become TrackerError sentences."""
@@ -186,8 +211,20 @@ class JiraTracker:
                 ) from None
             if response.status_code == 204 or not response.content:
                 return None
-            return response.json()
+            return self._json(response, path)
         raise TrackerUnreachable("Jira keeps answering 429 Too Many Requests: sync again later")
+
+    def _json(self, response: Any, path: str) -> Any:
+        kind = str(response.headers.get("Content-Type", "")).split(";")[0].strip()
+        try:
+            if "json" not in kind:
+                raise ValueError(kind)
+            return response.json()
+        except ValueError:
+            raise NotJson(
+                f"Jira at {self.credentials.url} answered {path} with {kind or 'no type'} "
+                "instead of JSON (a login page or a proxy?): check jira.url"
+            ) from None
 
     def _translate(self, status: int, error: Any) -> TrackerError:
         url = self.credentials.url
@@ -226,12 +263,12 @@ class JiraTracker:
 
     def myself(self) -> Json:
         """The account the credentials belong to (name, id, time zone)."""
-        result: Json = self._get("myself")
+        result: Json = self._request("GET", "myself", version="2")  # the same on both flavours
         return result
 
     def fields(self) -> list[Json]:
         """Every field, system and custom, for resolving names to ids."""
-        result: list[Json] = self._get("field")
+        result: list[Json] = self._request("GET", "field", version="2")
         return result
 
     def statuses(self) -> list[Json]:
@@ -255,7 +292,7 @@ class JiraTracker:
             if token:
                 body["nextPageToken"] = token
             page = self._post("search/jql", body)
-            yield page.get("issues", [])
+            yield issues_of(page, self.credentials.url, "search")
             token = page.get("nextPageToken")
             if not token or page.get("isLast"):
                 return
@@ -273,14 +310,20 @@ class JiraTracker:
             result: Json = self._post("search", body)
             return result
 
+        def issues(start: int) -> list[Json]:
+            return issues_of(page(start), self.credentials.url, "search")
+
         first = page(0)
-        yield first.get("issues", [])
-        size = first.get("maxResults") or DC_PAGE
-        total = int(first.get("total", 0))
-        starts = list(range(len(first.get("issues", [])), total, size))
-        # Data Center knows the total up front: fetch the other pages side by side.
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            yield from (result.get("issues", []) for result in pool.map(page, starts))
+        found = issues_of(first, self.credentials.url, "search")
+        total = total_of(first, self.credentials.url)
+        yield IssuePage(found, total)
+        size = int(first.get("maxResults") or DC_PAGE)
+        if not found or size <= 0:
+            return
+        # Data Center knows the total up front: fetch the other pages side by side, no more
+        # than about IN_FLIGHT issues at once, so a large sync holds a few pages, not all.
+        window = max(1, min(self.workers, IN_FLIGHT // size))
+        yield from in_window(self._pool, issues, range(len(found), total, size), window)
 
     def keys(self, jql: str) -> list[str]:
         """Keys of every issue matching `jql`: a scan that fetches no fields."""
@@ -292,7 +335,7 @@ class JiraTracker:
                 if token:
                     body["nextPageToken"] = token
                 page = self._post("search/jql", body)
-                found.extend(issue["key"] for issue in page.get("issues", []))
+                found.extend(i["key"] for i in issues_of(page, self.credentials.url, "key scan"))
                 token = page.get("nextPageToken")
                 if not token or page.get("isLast"):
                     return found
@@ -309,7 +352,7 @@ class JiraTracker:
             if token:
                 body["nextPageToken"] = token
             page = self._post("search/jql", body)
-            found.extend(str(issue["id"]) for issue in page.get("issues", []))
+            found.extend(str(i["id"]) for i in issues_of(page, self.credentials.url, "id scan"))
             token = page.get("nextPageToken")
             if not token or page.get("isLast"):
                 return found
@@ -323,13 +366,10 @@ class JiraTracker:
             body: Json = {"issueIdsOrKeys": list(chunk), "fields": list(fields)}
             if expand:
                 body["expand"] = [part for part in expand.split(",") if part]
-            result = self._post("issue/bulkfetch", body)
-            issues: list[Json] = result.get("issues", [])
-            return issues
+            return issues_of(self._post("issue/bulkfetch", body), self.credentials.url, "bulkfetch")
 
         chunks = [ids[i : i + BULK_FETCH] for i in range(0, len(ids), BULK_FETCH)]
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            yield from pool.map(fetch, chunks)
+        yield from in_window(self._pool, fetch, chunks, self.workers)
 
     def issue(self, key: str, fields: Sequence[str]) -> Json:
         """One issue with the named fields."""

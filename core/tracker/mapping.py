@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from triage.core.config import JiraFields
+from triage.core.text import clean_block, clean_line
 from triage.storage.columns import BoardColumn
 
 JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
@@ -45,7 +46,11 @@ BASE_FIELDS = (
 
 def parse_time(text: str) -> datetime:
     """A Jira timestamp ("2026-11-20T10:15:30.000+0000") as an aware datetime."""
-    return datetime.strptime(text, JIRA_TIME)
+    try:
+        moment = datetime.fromisoformat(text)  # a hundred times faster than strptime
+    except ValueError:
+        return datetime.strptime(text, JIRA_TIME)
+    return moment if moment.tzinfo is not None else datetime.strptime(text, JIRA_TIME)
 
 
 def adf_text(node: Any) -> str:
@@ -53,9 +58,9 @@ def adf_text(node: Any) -> str:
     if node is None:
         return ""
     if isinstance(node, str):
-        return node
+        return clean_block(node)
     blocks = [_inline_text(child) for child in node.get("content", [])]
-    return "\n\n".join(block for block in blocks if block)
+    return clean_block("\n\n".join(block for block in blocks if block))
 
 
 def _inline_text(node: Mapping[str, Any]) -> str:
@@ -70,7 +75,9 @@ def _inline_text(node: Mapping[str, Any]) -> str:
 
 def user_name(user: Mapping[str, Any] | None) -> str | None:
     """The display name of a Jira user object."""
-    return str(user.get("displayName") or user.get("name") or "") or None if user else None
+    if not user:
+        return None
+    return clean_line(str(user.get("displayName") or user.get("name") or "")) or None
 
 
 def user_id(user: Mapping[str, Any] | None) -> str | None:
@@ -78,7 +85,7 @@ def user_id(user: Mapping[str, Any] | None) -> str | None:
     if not user:
         return None
     found = user.get("accountId") or user.get("name")
-    return str(found) if found else None
+    return clean_line(str(found)) if found else None
 
 
 @dataclass(frozen=True)
@@ -142,18 +149,22 @@ def _option(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, Mapping):
-        return str(value.get("value") or value.get("name") or "") or None
+        return clean_line(str(value.get("value") or value.get("name") or "")) or None
     if isinstance(value, list):
         return ", ".join(filter(None, (_option(v) for v in value))) or None
-    return str(value)
+    return clean_line(str(value))
+
+
+def _line_or_none(value: Any) -> str | None:
+    return None if value is None else clean_line(str(value))
 
 
 def _site(fields: Mapping[str, Any], ids: FieldIds) -> str | None:
     if ids.site and (site := _option(fields.get(ids.site))):
         return site
     for label in fields.get("labels") or []:
-        if str(label).startswith("site:"):
-            return str(label)[5:]
+        if (text := clean_line(str(label))).startswith("site:"):
+            return text[5:]
     return None
 
 
@@ -161,7 +172,7 @@ def map_issue(
     issue: Mapping[str, Any], ids: FieldIds, statuses: StatusMapper, synced_at: datetime
 ) -> MappedIssue:
     """Map one issue of a search or issue response to cache rows."""
-    key = str(issue["key"])
+    key = clean_line(str(issue["key"]))
     fields = issue.get("fields") or {}
     priority = _option(fields.get("priority")) or ""
     severity = (_option(fields.get(ids.severity)) if ids.severity else None) or priority
@@ -169,9 +180,9 @@ def map_issue(
     resolved = fields.get("resolutiondate")
     ticket = {
         "key": key,
-        "jira_id": str(issue.get("id", "")),
+        "jira_id": clean_line(str(issue.get("id", ""))),
         "project": _option((fields.get("project") or {}).get("key")) or key.split("-")[0],
-        "summary": str(fields.get("summary") or ""),
+        "summary": clean_line(str(fields.get("summary") or "")),
         "description": adf_text(fields.get("description")),
         "issue_type": _option(fields.get("issuetype")) or "",
         "severity": severity,
@@ -184,7 +195,7 @@ def map_issue(
         "reporter": user_name(fields.get("reporter")),
         "site": _site(fields, ids),
         "client": _option(fields.get(ids.client)) if ids.client else None,
-        "labels": [str(label) for label in fields.get("labels") or []],
+        "labels": [clean_line(str(label)) for label in fields.get("labels") or []],
         "created": parse_time(fields["created"]) if fields.get("created") else synced_at,
         "updated": parse_time(fields["updated"]) if fields.get("updated") else synced_at,
         "resolved": parse_time(resolved) if resolved else None,
@@ -209,7 +220,7 @@ def _comments(key: str, fields: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "ticket_key": key,
-            "remote_id": str(c["id"]),
+            "remote_id": clean_line(str(c["id"])),
             "author": user_name(c.get("author")) or "",
             "body": adf_text(c.get("body")),
             "created": parse_time(c["created"]),
@@ -229,8 +240,8 @@ def _changes(key: str, issue: Mapping[str, Any]) -> list[dict[str, Any]]:
                 {
                     "ticket_key": key,
                     "remote_id": f"{history['id']}.{index}",
-                    "from_status": item.get("fromString"),
-                    "to_status": str(item.get("toString") or ""),
+                    "from_status": _line_or_none(item.get("fromString")),
+                    "to_status": clean_line(str(item.get("toString") or "")),
                     "author": user_name(history.get("author")) or "",
                     "at": parse_time(history["created"]),
                     "source": "jira",

@@ -19,7 +19,7 @@ from triage.core.tracker.client import Tracker
 from triage.core.tracker.ingest import map_issues, store_in
 from triage.core.tracker.mapping import BASE_FIELDS, FieldIds, StatusMapper
 from triage.core.tracker.push import Pusher, PushResult
-from triage.core.tracker.sync import Sync, SyncResult, _reapply_pending
+from triage.core.tracker.sync import Sync, SyncProgress, SyncResult, _reapply_pending
 from triage.storage import queries
 from triage.storage.models import utcnow
 
@@ -42,10 +42,11 @@ def sync_and_push(
     *,
     refetch: Sequence[str] = (),
     clock: Callable[[], datetime] = utcnow,
+    progress: Callable[[SyncProgress], None] | None = None,
 ) -> tuple[SyncResult, PushResult]:
     """Push the outbox, sync the cache, then fetch the `refetch` tickets again by key."""
     pushed = push_outbox(engine, settings, tracker, clock)
-    synced = Sync(engine, settings, tracker, clock).run(full=full)
+    synced = Sync(engine, settings, tracker, clock, progress).run(full=full)
     if refetch:
         refetch_tickets(engine, settings, tracker, refetch, clock)
     return synced, pushed

@@ -30,6 +30,7 @@ from triage.core.tracker.client import (
     TrackerAuthError,
     TrackerUnreachable,
 )
+from triage.core.tracker.push import Pusher, Resolution
 from triage.core.tracker.sync import OVERLAP, Sync
 from triage.sandbox.agency import (
     CLIENT_FIELD,
@@ -351,27 +352,45 @@ def test_changed_issues_come_in_ceil_n_over_page_size_search_calls(
         assert row is not None and row.summary == f"edit {number} in Jira"
 
 
-def test_a_deleted_issue_disappears_on_a_scan_and_its_changes_fail(
+def test_a_deleted_issue_with_waiting_changes_stays_until_they_are_settled(
     sandbox: JiraSandbox, flavour: str, cache: Engine, settings: Settings
 ) -> None:
-    sync = Sync(cache, settings, tracker_for(sandbox, flavour))
+    tracker = tracker_for(sandbox, flavour)
+    sync = Sync(cache, settings, tracker)
     sync.run()
     key = keys_in(sandbox, "To Do", 1)[0]
     board = Board(cache, settings)
     board.comment(key, "is this still wanted?")
-    board.assign_to_me(key)
     sandbox.delete(key)
 
     result = sync.run(scan_deleted=True)
 
-    assert result.deleted == 1
+    assert (result.deleted, result.held) == (0, 1)
+    assert ticket(cache, key) is not None
+    reason = f"{key} is no longer in the synced set (JQL/permission)"
+    with Session(cache) as session:
+        entries = session.exec(select(OutboxEntry).where(OutboxEntry.ticket_key == key)).all()
+        assert len(entries) == 1
+        assert all(e.state is OutboxState.PENDING for e in entries)
+        assert all(reason in (e.last_error or "") for e in entries)
+
+    pushed = Pusher(cache, settings, tracker).run()
+    assert pushed.failed == 1
+    with Session(cache) as session:
+        entries = session.exec(select(OutboxEntry).where(OutboxEntry.ticket_key == key)).all()
+        assert all(e.state is OutboxState.FAILED for e in entries)
+        assert all("no longer exists" in (e.last_error or "") for e in entries)
+    assert sync.run(scan_deleted=True).held == 1  # failed changes wait to be settled
+    for entry in entries:
+        assert entry.id is not None
+        board.resolve(entry.id, Resolution.DISCARD)
+
+    result = sync.run(scan_deleted=True)
+
+    assert (result.deleted, result.held) == (1, 0)
     assert ticket(cache, key) is None
     assert queries.ticket_count(cache) == 399
     with Session(cache) as session:
-        entries = session.exec(select(OutboxEntry).where(OutboxEntry.ticket_key == key)).all()
-        assert len(entries) == 2
-        assert all(e.state is OutboxState.FAILED for e in entries)
-        assert all("no longer exists" in (e.last_error or "") for e in entries)
         assert session.exec(select(Comment).where(Comment.ticket_key == key)).all() == []
 
 
@@ -448,7 +467,8 @@ def test_a_wrong_token_says_how_to_log_in(
 ) -> None:
     wrong = Credentials(sandbox.url, "not-the-token", CLIENT_USER[flavour])
     with pytest.raises(TrackerAuthError) as asked:
-        JiraTracker(wrong, None)  # the flavour is asked of serverInfo, with the credentials
+        # The flavour is asked of serverInfo, with the credentials, in the background.
+        assert JiraTracker(wrong, None).flavour
     tracker = JiraTracker(wrong, flavour)  # type: ignore[arg-type]
     with pytest.raises(TrackerAuthError) as synced:
         Sync(cache, settings, tracker).run()
@@ -469,7 +489,7 @@ def test_an_unreachable_jira_is_reported_quickly(
     url = f"http://127.0.0.1:{port}"  # closed: nothing listens there any more
     credentials = Credentials(url, "sandbox-token", CLIENT_USER[flavour])
     with pytest.raises(TrackerUnreachable, match="not reachable"):
-        JiraTracker(credentials, None, timeout=(2.0, 2.0))
+        assert JiraTracker(credentials, None, timeout=(2.0, 2.0)).flavour
     tracker = JiraTracker(credentials, flavour, timeout=(2.0, 2.0))  # type: ignore[arg-type]
     with pytest.raises(TrackerUnreachable, match="not reachable"):
         Sync(cache, settings, tracker).run()

@@ -311,7 +311,7 @@ def test_a_data_center_issue_maps_every_ticket_field() -> None:
         "jira_id": "73001",
         "project": "OPS",
         "summary": "Renew TLS certificate",
-        "description": "The certificate expires on Friday.\r\nRenew it.",
+        "description": "The certificate expires on Friday.\nRenew it.",
         "issue_type": "Task",
         "severity": "Blocker",
         "severity_rank": 1,
@@ -547,3 +547,57 @@ def test_parse_time_keeps_a_negative_offset() -> None:
 def test_parse_time_refuses_a_time_without_offset() -> None:
     with pytest.raises(ValueError):
         parse_time("2026-11-20T10:15:30.000")
+
+
+# --- hostile text --------------------------------------------------------------------------------
+
+TITLE = "\x1b]0;pwned\x07"
+CLEAR = "\x1b[2J\x1b[H"
+
+
+def test_control_characters_never_reach_the_cache_and_single_lines_lose_newlines() -> None:
+    comment = {
+        "id": "901",
+        "author": dc_user("eve", f"Eve{TITLE}\nEvil"),
+        "body": f"line one\x00\r\n{CLEAR}line \u202etwo\u202c\n\tindented\x9b31m",
+        "created": "2026-11-02T16:40:00.000-0500",
+    }
+    history = {
+        "id": "556",
+        "author": dc_user("eve", "Eve"),
+        "created": "2026-11-02T16:45:00.000-0500",
+        "items": [{"field": "status", "fromString": "Done\x00", "toString": f"Q{CLEAR}A\n"}],
+    }
+    issue = {
+        **with_fields(
+            DC_ISSUE,
+            summary=f"{TITLE}Fix login\nSUP-999    Done    forged row\x00",
+            description=f"first\x00 line\r\nsecond{CLEAR} line\x07",
+            status={"name": "In\nProgress\x1b[0m"},
+            assignee=dc_user("bob", "Bob\x00 \u202eOps"),
+            labels=["tls\n", "site:corp\x1b[31m-intranet"],
+            issuetype={"name": "Task\x9d0;x\x9c"},
+            priority={"name": "Blocker\t"},
+            customfield_10102={"value": "Acme\x85Corp"},
+            comment={"comments": [comment]},
+        ),
+        "changelog": {"histories": [history]},
+    }
+
+    result = mapped(issue)
+    ticket = result.ticket
+
+    assert ticket["summary"] == "Fix login SUP-999    Done    forged row"
+    assert ticket["description"] == "first line\nsecond line"
+    assert ticket["jira_status"] == "In Progress"
+    assert ticket["column"] is BoardColumn.IN_PROGRESS
+    assert ticket["assignee"] == "Bob Ops"
+    assert ticket["labels"] == ["tls ", "site:corp-intranet"]
+    assert ticket["site"] == "corp-intranet"
+    assert ticket["issue_type"] == "Task"
+    assert ticket["severity"] == "Blocker "
+    assert ticket["client"] == "Acme Corp"
+    (row,) = result.comments
+    assert row["author"] == "Eve Evil"
+    assert row["body"] == "line one\nline two\n\tindented"
+    assert [(c["from_status"], c["to_status"]) for c in result.changes] == [("Done", "QA ")]

@@ -29,6 +29,11 @@ def add_parsers(sub: Subparsers) -> None:
     sub.add_parser("doctor", help="check the Jira connection, fields and status mapping")
     sync = sub.add_parser("sync", help="bring the cache up to date with Jira, then push")
     sync.add_argument("--full", action="store_true", help="fetch everything, not only changes")
+    sync.add_argument(
+        "--allow-deletes",
+        action="store_true",
+        help="delete what Jira no longer has even beyond sync.max_delete_share",
+    )
     sub.add_parser("push", help="send the changes waiting in the outbox to Jira")
     move = sub.add_parser("move", help="move a ticket to a column (through the outbox)")
     move.add_argument("key", metavar="KEY")
@@ -123,7 +128,9 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
     tracker = account.connect(settings)
     engine = open_cache(settings.resolved_database_url())
     pushed = Pusher(engine, settings, tracker).run()
-    result = Sync(engine, settings, tracker, progress=_progress).run(full=args.full)
+    result = Sync(engine, settings, tracker, progress=_progress).run(
+        full=args.full, allow_deletes=args.allow_deletes
+    )
     print(file=sys.stderr)
     print(result.summary())
     print(pushed.summary())
