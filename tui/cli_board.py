@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 
 from core import paths
 from core.board import Board
 from core.config import Settings, masked
+from core.redact import mask
 from core.tracker.client import Tracker
 from storage.db import open_cache, redact
 from storage.queries import list_tickets, pending_changes
+from tui import safe_text
 from tui.cli_common import Subparsers, column_arg
+from tui.safe_text import line
 
 
 def add_parsers(sub: Subparsers) -> None:
@@ -81,14 +83,17 @@ def run_ls(args: argparse.Namespace, settings: Settings) -> int:
             }
             for t in tickets
         ]
-        json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
-        print()
+        print(safe_text.json_dumps(rows))
         return 0
     for t in tickets:
-        column = t.column.value if t.column else f"({t.jira_status})"
-        print(f"{t.key:<10} {column:<20} {t.site or '-':<18} {(t.assignee or '-'):<18} {t.summary}")
+        # Every field came from Jira: one line each, no terminal control, whatever it holds.
+        column = t.column.value if t.column else f"({line(t.jira_status)})"
+        print(
+            f"{line(t.key):<10} {column:<20} {line(t.site) or '-':<18} "
+            f"{line(t.assignee) or '-':<18} {line(t.summary)}"
+        )
         for change in waiting.get(t.key, []):
-            error = f": {change['error']}" if change["error"] else ""
+            error = f": {line(mask(str(change['error'])))}" if change["error"] else ""
             print(f"{'':<10} change {change['id']}: {change['kind']} {change['state']}{error}")
     return 0
 

@@ -1,0 +1,123 @@
+"""A hostile summary, description, comment or label is shown as text on the board and the
+ticket screen: no escape sequence, control or bidi override reaches the terminal, and
+brackets like `[bold]` are shown, not read as Rich markup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlmodel import Session, select
+
+from core.board import Board
+from storage.models import BoardColumn, Comment, Job, JobLog, JobState, Ticket
+from tui.app import TriageApp, make_app
+from tui.screens.jobs import JobScreen, JobsScreen
+from tui.screens.ticket import TicketScreen
+
+HOSTILE = "Login\x1b]0;pwned\x07 broken\x1b[2J\x9b31m\u202eevil\u202c\x00 [bold]bracketed[/bold]"
+FORBIDDEN = {chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))} | {
+    chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
+
+
+def _hostile_board(make_board: Callable[..., Board]) -> tuple[Board, str]:
+    """The demo board with the first To Do ticket's every text made hostile; its key."""
+    board = make_board()
+    with Session(board.engine) as session:
+        ticket = session.exec(
+            select(Ticket).where(Ticket.column == BoardColumn.TODO).order_by(Ticket.key)
+        ).first()
+        assert ticket is not None
+        ticket.summary = HOSTILE + "\nSECOND LINE"
+        ticket.description = HOSTILE + "\nnext line\x1b[31m red"
+        ticket.assignee = "[red]Eve[/red]\x1b[5m"
+        ticket.site = "acme\u202e"
+        ticket.labels = ["[blink]label[/blink]"]
+        ticket.jira_status = "To Do\x1b[1m"
+        session.add(ticket)
+        session.add(
+            Comment(ticket_key=ticket.key, author="[b]Mallory[/b]\x07", body=HOSTILE + "\n2nd")
+        )
+        session.commit()
+        return board, ticket.key
+
+
+def _screen_text(app: TriageApp) -> str:
+    """Every character the screen would send to the terminal now, line by line."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+async def test_the_board_shows_a_hostile_summary_as_plain_text(
+    make_board: Callable[..., Board],
+) -> None:
+    board, key = _hostile_board(make_board)
+    app = make_app(board)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        assert app.board_screen is not None
+        assert app.board_screen.board_view.view(BoardColumn.TODO).cards.select_key(key)
+        await pilot.pause()
+        text = _screen_text(app)
+        assert key in text
+        assert sorted(hex(ord(c)) for c in set(text) & (FORBIDDEN - {"\n"})) == []
+        assert "pwned" not in text and "2J" not in text and "31m" not in text
+        assert "Login broken" in text
+
+
+async def test_the_ticket_screen_shows_hostile_text_as_plain_text(
+    make_board: Callable[..., Board],
+) -> None:
+    board, key = _hostile_board(make_board)
+    app = make_app(board)
+    async with app.run_test(size=(160, 60)) as pilot:
+        await pilot.pause()
+        assert app.board_screen is not None
+        assert app.board_screen.board_view.view(BoardColumn.TODO).cards.select_key(key)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, TicketScreen)
+        text = _screen_text(app)
+        assert sorted(hex(ord(c)) for c in set(text) & (FORBIDDEN - {"\n"})) == []
+        assert "pwned" not in text and "2J" not in text
+        # Brackets are text, not markup: each is on screen as typed in Jira.
+        for literal in (
+            "[bold]bracketed[/bold]",
+            "[red]Eve[/red]",
+            "[blink]label[/blink]",
+            "[b]Mallory[/b]",
+        ):
+            assert literal in text, literal
+        # A block keeps its own lines: the description's second line is a line of its own.
+        assert any(line.strip().startswith("next line") for line in text.splitlines())
+
+
+async def test_the_job_screens_show_hostile_output_as_plain_text(
+    make_board: Callable[..., Board],
+) -> None:
+    board, key = _hostile_board(make_board)
+    with Session(board.engine) as session:
+        job = Job(
+            kind="deploy", site="acme\x1b[2J", env="test", ticket_key=key, actor="me",
+            state=JobState.FAILED, duration_ms=10, error="failed: " + HOSTILE,
+        )  # fmt: skip
+        session.add(job)
+        session.flush()
+        for text in ("$ drush deploy", HOSTILE, "\x1b]52;c;ZXZpbA==\x07[b]done[/b]"):
+            session.add(JobLog(job_id=job.id or 0, line=text))
+        session.commit()
+        job_id = job.id or 0
+    app = make_app(board)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        app.push_screen(JobsScreen(app.runner))
+        await pilot.pause()
+        listing = _screen_text(app)
+        assert sorted(hex(ord(c)) for c in set(listing) & (FORBIDDEN - {"\n"})) == []
+        assert "2J" not in listing
+        app.push_screen(JobScreen(app.runner, job_id))
+        await pilot.pause(0.3)
+        text = _screen_text(app)
+        assert sorted(hex(ord(c)) for c in set(text) & (FORBIDDEN - {"\n"})) == []
+        assert "$ drush deploy" in text and "[b]done[/b]" in text
+        assert "pwned" not in text and "ZXZpbA" not in text
