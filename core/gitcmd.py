@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import TriageError
+from core.redact import mask
 from core.reporting import Reporter
 from core.sites import Site
 
@@ -34,7 +35,6 @@ _UNREACHABLE = (
 )  # fmt: skip
 _REJECTED = ("[rejected]", "[remote rejected]", "failed to push")
 _NO_IDENTITY = ("please tell me who you are", "identity unknown", "empty ident name")
-_PASSWORD_IN_URL = re.compile(r"(://[^/@:\s]+):[^/@\s]+@")
 
 
 class GitError(TriageError):
@@ -75,7 +75,7 @@ def _environment() -> dict[str, str]:
 
 
 def _redact(text: str) -> str:
-    return _PASSWORD_IN_URL.sub(r"\1:***@", text)
+    return mask(text)
 
 
 def _reason(text: str) -> str:

@@ -11,7 +11,7 @@ from core.board import Board
 from core.config import Settings, masked
 from core.redact import mask
 from core.tracker.client import Tracker
-from storage.db import open_cache, redact
+from storage.db import open_cache
 from storage.queries import list_tickets, pending_changes
 from tui import safe_text
 from tui.cli_common import Subparsers, column_arg
@@ -104,7 +104,7 @@ def run_config(args: argparse.Namespace, settings: Settings) -> int:
     state = "" if path.exists() else " (not there; defaults in force)"
     print(f"config file:    {path}{state}")
     print(f"data directory: {settings.resolved_data_dir()}")
-    print(f"cache:          {redact(settings.resolved_database_url())}")
+    print(f"cache:          {mask(settings.resolved_database_url())}")
     print("settings in force (secrets masked):")
     print(json.dumps(masked(settings), indent=2, ensure_ascii=False))
     return 0

@@ -15,9 +15,10 @@ from core.board import Board
 from core.config import Settings
 from core.demo import busiest_assignee, clear_demo, ensure_demo_cache, seed_demo_facts
 from core.errors import TriageError
+from core.redact import mask
 from core.sync import Sync, SyncProgress
 from core.tracker.client import Credentials, JiraTracker
-from storage.db import open_cache, redact
+from storage.db import open_cache
 from storage.models import utcnow
 from tui.cli_common import Subparsers
 
@@ -95,7 +96,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"demo: {len(agency.clients)} clients, {len(agency.sites)} sites, "
             f"Jira sandbox ({args.flavour}) at {sandbox.url}, "
-            f"cache {redact(settings.resolved_database_url())}"
+            f"cache {mask(settings.resolved_database_url())}"
         )
         if not args.no_open:
             from tui.app import make_app
