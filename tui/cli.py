@@ -12,9 +12,11 @@ from collections.abc import Callable, Sequence
 
 from core.config import Settings, load_settings
 from core.errors import TriageError
+from core.redact import mask
 from storage.db import StorageError
 from tui import cli_board, cli_demo, cli_jira, cli_sites
 from tui.cli_common import EXIT_USAGE, Parser
+from tui.safe_text import line
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -51,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         return COMMANDS[command](args, settings)
     except (TriageError, StorageError) as error:
-        print(f"triage: {error}", file=sys.stderr)
+        # A message may quote Jira or a URL: one line, no terminal control, no credential.
+        print(f"triage: {line(mask(str(error)))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

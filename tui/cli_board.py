@@ -45,8 +45,10 @@ def run_board(args: argparse.Namespace, settings: Settings) -> int:
     """Open the board on the cache."""
     from tui.app import make_app
 
-    make_app(_board(settings), tracker_factory(settings)).run()
-    return 0
+    app = make_app(_board(settings), tracker_factory(settings))
+    app.run()
+    # Textual has printed the traceback of a crash; the exit status must say so too.
+    return app.return_code or 0
 
 
 def run_ls(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,6 +12,7 @@ from core.board import Board, MoveRefused
 from core.config import Settings
 from core.errors import TriageError
 from core.push import Pusher, Resolution
+from core.redact import mask
 from core.sync import Sync, base_jql
 from core.tracker import account
 from core.tracker.mapping import StatusMapper, resolve_fields
@@ -19,6 +20,7 @@ from storage import queries
 from storage.db import open_cache
 from tui.cli_common import Subparsers, column_arg
 from tui.cli_demo import _progress
+from tui.safe_text import line
 
 EXIT_PROBLEMS = 1
 
@@ -47,7 +49,8 @@ def run_login(args: argparse.Namespace, settings: Settings) -> int:
     """Ask for the token, check it against Jira, keep it in the keyring."""
     if not settings.jira.url:
         raise TriageError("set [jira] url (and user, for Cloud) in the config file first")
-    prompt = f"API token for {settings.jira.user or 'the token'} on {settings.jira.url}: "
+    where = line(mask(settings.jira.url))
+    prompt = f"API token for {line(settings.jira.user) or 'the token'} on {where}: "
     token = getpass.getpass(prompt).strip()
     if not token:
         raise TriageError("no token typed: run `triage login` again and paste the token")
@@ -56,7 +59,7 @@ def run_login(args: argparse.Namespace, settings: Settings) -> int:
     tracker = JiraTracker(Credentials(settings.jira.url, token, settings.jira.user))
     me = tracker.myself()
     account.store_token(settings, token)
-    print(f"logged in as {me.get('displayName')} on {settings.jira.url} ({tracker.flavour})")
+    print(f"logged in as {line(str(me.get('displayName')))} on {where} ({tracker.flavour})")
     return 0
 
 
@@ -69,12 +72,15 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
         problems += 0 if ok else 1
         print(("  ok   " if ok else "  FIX  ") + (good if ok else bad))
 
-    print(f"Jira: {settings.jira.url or '(none configured)'}")
+    print(f"Jira: {line(mask(settings.jira.url)) or '(none configured)'}")
     tracker = account.connect(settings)
     me = tracker.myself()
     check(
         True,
-        f"logged in as {me.get('displayName')} ({tracker.flavour}, time zone {me.get('timeZone')})",
+        line(
+            f"logged in as {me.get('displayName')} ({tracker.flavour}, "
+            f"time zone {me.get('timeZone')})"
+        ),
         "",
     )
     check(
