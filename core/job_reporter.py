@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from core.redact import mask
 from core.reporting import Cancelled
 from storage.models import Job, JobLog, JobState, JobStep, table_of
 
@@ -60,6 +61,7 @@ class JobReporter:
         (a rollback's steps must run whatever happens).
         """
         self._position += 1
+        name = mask(name)
         engine, clock = self._runner.engine, self._runner.clock
         with engine.begin() as connection:
             step_id = connection.execute(
@@ -95,7 +97,8 @@ class JobReporter:
         """Queue the line (or lines) for the job's record; written within a second."""
         at = self._runner.clock()
         step = self._stack[-1][:255] if self._stack else None
-        for part in line.rstrip("\n").splitlines() or [""]:
+        # Output of git, Docker and sites may quote a remote URL: no credential is kept.
+        for part in mask(line).rstrip("\n").splitlines() or [""]:
             self._writer.put({"job_id": self._job_id, "at": at, "step": step, "line": part})
 
     def check_cancelled(self) -> None:

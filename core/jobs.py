@@ -32,6 +32,7 @@ from core.job_owner import LIVE_RUNNERS, owner_alive
 from core.job_owner import process_start as process_start
 from core.job_reporter import JOB, JOB_STEP, LogWriter
 from core.job_reporter import JobReporter as JobReporter
+from core.redact import mask
 from core.reporting import Cancelled, Reporter
 from storage.db import session_scope
 from storage.models import AuditEntry, Job, JobLog, JobState, JobStep, utcnow
@@ -260,6 +261,7 @@ class JobRunner:
     ) -> None:
         """End an open job and append its audit entry, once, in one transaction."""
         finished = self.clock()
+        summary, error = mask(summary), mask(error) if error else error
         with session_scope(self.engine) as session:
             # Only an open job ends: a job recovered as interrupted by another process, or
             # cancelled while queued, keeps how it ended, and gets one audit entry.
