@@ -10,6 +10,7 @@ from typing import Any
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from core.board import Board, MoveRefused
@@ -19,6 +20,7 @@ from storage.db import StorageError
 from storage.models import BoardColumn
 from tui.commands import ActionCommands, TicketCommands
 from tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
+from tui.safe_text import block, line
 from tui.screens.board import BoardScreen
 from tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
 from tui.screens.help import HelpScreen
@@ -46,6 +48,24 @@ class TriageApp(SiteActions, JiraSyncApp):
         super().__init__(board, tracker_factory)
         if board.settings.keys:
             self.set_keymap(board.settings.keys)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Show a notification as plain text: messages quote Jira and the config file.
+
+        Never read as markup (a `[/x]` from Jira would break it, `[jira]` would vanish),
+        whatever a screen passes, and cleaned of terminal control.
+        """
+        super().notify(
+            block(message), title=line(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def get_default_screen(self) -> Screen[Any]:
         """The board is the app's base screen: built once, before the first frame."""

@@ -65,7 +65,7 @@ def run_ls(args: argparse.Namespace, settings: Settings) -> int:
                     "id": entry.id,
                     "kind": entry.kind.value,
                     "state": entry.state.value,
-                    "error": entry.last_error,
+                    "error": mask(entry.last_error) if entry.last_error else None,
                 }
             )
     if args.json:
@@ -95,7 +95,7 @@ def run_ls(args: argparse.Namespace, settings: Settings) -> int:
             f"{line(t.assignee) or '-':<18} {line(t.summary)}"
         )
         for change in waiting.get(t.key, []):
-            error = f": {line(mask(str(change['error'])))}" if change["error"] else ""
+            error = f": {line(str(change['error']))}" if change["error"] else ""
             print(f"{'':<10} change {change['id']}: {change['kind']} {change['state']}{error}")
     return 0
 

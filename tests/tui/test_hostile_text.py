@@ -121,3 +121,23 @@ async def test_the_job_screens_show_hostile_output_as_plain_text(
         assert sorted(hex(ord(c)) for c in set(text) & (FORBIDDEN - {"\n"})) == []
         assert "$ drush deploy" in text and "[b]done[/b]" in text
         assert "pwned" not in text and "ZXZpbA" not in text
+
+
+async def test_a_notification_quoting_brackets_is_shown_as_typed(
+    make_board: Callable[..., Board],
+) -> None:
+    app = make_app(make_board())
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        # Error sentences quote Jira ("[/customfield_1]") and the config ("[jira] url").
+        assert app.board_screen is not None
+        app.board_screen.notify("Jira refused: field [/customfield_1] is bad\x1b[2J")
+        app.notify("set [jira] url in the config file", severity="error")
+        await pilot.pause(0.3)
+        assert app.return_code is None, "a notification crashed the app"
+        shown = [str(n.message) for n in app._notifications]
+        assert shown == [
+            "Jira refused: field [/customfield_1] is bad",
+            "set [jira] url in the config file",
+        ]
+        assert all(not n.markup for n in app._notifications)
