@@ -130,8 +130,8 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
     pushed = Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
     result = Sync(engine, settings, tracker, progress=_progress).run(full=args.full)
     print(file=sys.stderr)
-    print(result.summary())
-    print(pushed.summary())
+    print(line(result.summary()))
+    print(line(mask(pushed.summary())))
     return 0
 
 
@@ -141,7 +141,7 @@ def run_push(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_cache(settings.resolved_database_url())
     board = Board(engine, settings)
     result = Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
-    print(result.summary())
+    print(line(mask(result.summary())))
     return EXIT_PROBLEMS if result.conflicts or result.failed else 0
 
 

@@ -5,6 +5,7 @@ brackets like `[bold]` are shown, not read as Rich markup."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
@@ -13,6 +14,7 @@ from storage.models import BoardColumn, Comment, Job, JobLog, JobState, Ticket
 from tui.app import TriageApp, make_app
 from tui.screens.jobs import JobScreen, JobsScreen
 from tui.screens.ticket import TicketScreen
+from tui.sync_status import SyncStatus, describe
 
 HOSTILE = "Login\x1b]0;pwned\x07 broken\x1b[2J\x9b31m\u202eevil\u202c\x00 [bold]bracketed[/bold]"
 FORBIDDEN = {chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))} | {
@@ -141,3 +143,12 @@ async def test_a_notification_quoting_brackets_is_shown_as_typed(
             "set [jira] url in the config file",
         ]
         assert all(not n.markup for n in app._notifications)
+
+
+def test_the_status_line_says_a_sync_error_in_one_clean_masked_line() -> None:
+    error = "Jira at https://bot:s3cret@jira.example refused:\n<html>\x1b]0;pwned\x07</html>"
+    parts = describe(SyncStatus(connected=True, error=error), datetime.now(UTC))
+    said = "".join(words for words, _ in parts)
+    assert "s3cret" not in said and "pwned" not in said
+    assert not set(said) & FORBIDDEN
+    assert "jira.example refused: <html>" in said
