@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlmodel import Session, select
+from textual.command import CommandList, CommandPalette
 
 from core.board import Board
 from storage.models import BoardColumn, Comment, Job, JobLog, JobState, Ticket
@@ -152,3 +153,31 @@ def test_the_status_line_says_a_sync_error_in_one_clean_masked_line() -> None:
     assert "s3cret" not in said and "pwned" not in said
     assert not set(said) & FORBIDDEN
     assert "jira.example refused: <html>" in said
+
+
+async def test_the_palette_finds_a_hostile_summary_and_shows_it_as_typed(
+    make_board: Callable[..., Board],
+) -> None:
+    board, key = _hostile_board(make_board)
+    with Session(board.engine) as session:
+        ticket = session.get(Ticket, key)
+        assert ticket is not None
+        ticket.summary = "Palette probe [/customfield_1] [bold]x\x1b[2J"
+        session.add(ticket)
+        session.commit()
+    app = make_app(board)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"palette probe")
+        options = app.screen.query_one(CommandList)
+        for _ in range(100):  # the search runs in a worker: bounded wait for its hits
+            if options.option_count:
+                break
+            await pilot.pause(0.05)
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert app.return_code is None
+        assert any(f"{key} Palette probe [/customfield_1] [bold]x" in p for p in prompts), prompts
+        assert not set("".join(prompts)) & (FORBIDDEN - {"\n"})
