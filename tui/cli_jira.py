@@ -70,17 +70,15 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
     def check(ok: bool, good: str, bad: str) -> None:
         nonlocal problems
         problems += 0 if ok else 1
-        print(("  ok   " if ok else "  FIX  ") + (good if ok else bad))
+        # Status and field names are Jira's text: one line each, no terminal control.
+        print(("  ok   " if ok else "  FIX  ") + line(good if ok else bad))
 
     print(f"Jira: {line(mask(settings.jira.url)) or '(none configured)'}")
     tracker = account.connect(settings)
     me = tracker.myself()
     check(
         True,
-        line(
-            f"logged in as {me.get('displayName')} ({tracker.flavour}, "
-            f"time zone {me.get('timeZone')})"
-        ),
+        f"logged in as {me.get('displayName')} ({tracker.flavour}, time zone {me.get('timeZone')})",
         "",
     )
     check(

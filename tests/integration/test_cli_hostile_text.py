@@ -11,7 +11,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -49,11 +52,11 @@ def _env(root: Path) -> dict[str, str]:
     return env
 
 
-def _triage(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+def _triage(root: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "tui.cli", *args],
         cwd=REPO,
-        env=_env(root),
+        env={**_env(root), **extra},
         capture_output=True,
         timeout=60,
         stdin=subprocess.DEVNULL,
@@ -136,3 +139,51 @@ def test_jobs_and_a_jobs_log_print_no_terminal_control(hostile_root: Path) -> No
     text = shown.stdout.decode()
     assert "$ drush deploy" in text and "done" in text
     assert "pwned" not in text and "ZXZpbA" not in text
+
+
+class _HostileJira(BaseHTTPRequestHandler):
+    """A Jira Data Center whose account and status names carry terminal control."""
+
+    ANSWERS: dict[str, object] = {
+        "/rest/api/2/myself": {"displayName": "Eve\x1b]0;pwned\x07", "timeZone": "UTC"},
+        "/rest/api/2/field": [],
+        "/rest/api/2/status": [{"name": "Blocked\x1b[2J\nSUP-999 forged"}],
+    }
+
+    def do_GET(self) -> None:
+        body = json.dumps(self.ANSWERS.get(self.path.split("?")[0], {})).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hostile_jira() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileJira)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_doctor_prints_jiras_names_without_terminal_control(
+    tmp_path: Path, hostile_jira: str
+) -> None:
+    result = _triage(
+        tmp_path, "doctor", TRIAGE_JIRA__URL=hostile_jira, TRIAGE_JIRA__DEPLOYMENT="dc",
+        TRIAGE_JIRA__PROJECTS='["SUP"]', TRIAGE_JIRA_TOKEN="tok",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr  # the unmapped status is a problem to fix
+    assert _forbidden_in(result.stdout + result.stderr) == []
+    text = result.stdout.decode()
+    assert "pwned" not in text and "logged in as Eve" in text
+    assert not any(line.startswith("SUP-999") for line in text.splitlines())
