@@ -26,6 +26,8 @@ _AUTH_HEADER = re.compile(
     r"(?P<name>\bauthorization\s*[:=]\s*(?:bearer|basic|token)?\s*)(?P<value>[^\s,;]+)",
     re.IGNORECASE,
 )
+# Text holding none of these holds no credential of the shapes above: returned as it is.
+_MAYBE = re.compile(r"[@=]|authorization", re.IGNORECASE)
 # A lone user name over ssh names an account, not a secret (ssh://git@host).
 _USER_NAME_SCHEMES = ("ssh://", "git+ssh://", "ssh+git://", "sftp://")
 
@@ -44,7 +46,7 @@ def _userinfo(match: re.Match[str]) -> str:
 
 def mask(text: str) -> str:
     """`text` with every credential it holds replaced by ***; the rest left as it was."""
-    if not text:
+    if not text or not _MAYBE.search(text):
         return text
     text = _USERINFO.sub(_userinfo, text)
     text = _SECRET_PARAM.sub(lambda m: m["name"] + MASK, text)

@@ -29,6 +29,8 @@ _BIDI = "\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
 _UNSAFE_IN_JSON = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029]")
+# Anything line() or block() would change; most text has none, and is returned as it is.
+_ANY_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029]")
 
 
 def _no_escapes(text: str) -> str:
@@ -39,6 +41,8 @@ def line(text: str | None) -> str:
     """`text` for one line of output: no control characters, line breaks become spaces."""
     if not text:
         return ""
+    if not _ANY_CONTROL.search(text):
+        return text
     text = _LINE_BREAKS.sub(" ", _no_escapes(text)).replace("\t", " ")
     return _CONTROL.sub("", text)
 
@@ -47,6 +51,8 @@ def block(text: str | None) -> str:
     """`text` for a multi-line block: newlines and tabs kept, every other control dropped."""
     if not text:
         return ""
+    if not _ANY_CONTROL.search(text.replace("\n", "").replace("\t", "")):
+        return text
     text = _LINE_BREAKS.sub("\n", _no_escapes(text))
     return _CONTROL.sub("", text)
 
