@@ -17,6 +17,7 @@ from sqlmodel import Session
 from triage.core.board.workflow import MoveCheck, check_move
 from triage.core.config import Settings
 from triage.core.errors import NotFound
+from triage.core.redact import mask
 from triage.storage import outbox, queries
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
@@ -167,13 +168,15 @@ class Board:
         if check.needs_comment and not (comment and comment.strip()):
             raise MoveRefused(check, f"a move to {target.value} needs a comment saying why")
         me = self.me
+        # What is typed here goes to Jira and the audit log: never with a credential in it.
+        reason = mask(override_reason) if override_reason else override_reason
         outbox.record_move(
             self.engine,
             key,
             target,
             actor=me.name,
-            comment=comment.strip() if comment else None,
-            override_reason=override_reason if not check.allowed else None,
+            comment=mask(comment.strip()) if comment else None,
+            override_reason=reason if not check.allowed else None,
             approved_by=me.name if check.records_approval else None,
             assign_to=(me.name, me.account_id) if check.assign_to_me else None,
             at=self.clock(),
@@ -185,7 +188,8 @@ class Board:
         key = key.upper()
         if not body.strip():
             raise TriageError("the comment is empty: type some text or press escape")
-        outbox.record_comment(self.engine, key, body.strip(), actor=self.me.name, at=self.clock())
+        body = mask(body.strip())
+        outbox.record_comment(self.engine, key, body, actor=self.me.name, at=self.clock())
         return self.card(key)
 
     def assign_to_me(self, key: str) -> CardRow:

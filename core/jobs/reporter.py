@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from triage.core.jobs.reporting import Cancelled
+from triage.core.redact import mask
 from triage.storage.models import Job, JobLog, JobState, JobStep, table_of
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class JobReporter:
         (a rollback's steps must run whatever happens).
         """
         self._position += 1
+        name = mask(name)
         engine, clock = self._runner.engine, self._runner.clock
         with engine.begin() as connection:
             step_id = connection.execute(
@@ -97,7 +99,8 @@ class JobReporter:
         """Queue the line (or lines) for the job's record; written within a second."""
         at = self._runner.clock()
         step = self._stack[-1][:255] if self._stack else None
-        for part in line.rstrip("\n").splitlines() or [""]:
+        # Output of git, Docker and sites may quote a remote URL: no credential is kept.
+        for part in mask(line).rstrip("\n").splitlines() or [""]:
             self._writer.put({"job_id": self._job_id, "at": at, "step": step, "line": part})
 
     def check_cancelled(self) -> None:

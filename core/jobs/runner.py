@@ -33,6 +33,7 @@ from triage.core.jobs.owner import process_start as process_start
 from triage.core.jobs.reporter import JOB, JOB_STEP, LogWriter
 from triage.core.jobs.reporter import JobReporter as JobReporter
 from triage.core.jobs.reporting import Cancelled, Reporter
+from triage.core.redact import mask
 from triage.storage.db import session_scope
 from triage.storage.errors import TriageError
 from triage.storage.models import AuditEntry, Job, JobLog, JobState, JobStep, utcnow
@@ -261,6 +262,7 @@ class JobRunner:
     ) -> None:
         """End an open job and append its audit entry, once, in one transaction."""
         finished = self.clock()
+        summary, error = mask(summary), mask(error) if error else error
         with session_scope(self.engine) as session:
             # Only an open job ends: a job recovered as interrupted by another process, or
             # cancelled while queued, keeps how it ended, and gets one audit entry.
