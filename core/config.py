@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from triage.core import paths
 from triage.core.errors import ConfigError
+from triage.core.redact import mask
 from triage.storage.columns import BoardColumn
-from triage.storage.db import redact, sqlite_url
+from triage.storage.db import sqlite_url
 
 SECRET_WORDS = ("token", "password", "secret")
 
@@ -22,17 +31,18 @@ SECRET_WORDS = ("token", "password", "secret")
 class Section(BaseModel):
     """A table of the config file; unknown keys are mistakes."""
 
-    model_config = ConfigDict(extra="forbid")
+    # No infinity or NaN: `1e400` is a mistake, not a wish to wait forever.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class BoardSettings(Section):
     """How the board looks and what it shows."""
 
-    done_window_days: int = Field(default=14, ge=0)
-    """Done shows tickets updated within this many days."""
-    focused_width: int = Field(default=44, ge=24)
+    done_window_days: int = Field(default=14, ge=0, le=3650)
+    """Done shows tickets updated within this many days (at most ten years)."""
+    focused_width: int = Field(default=44, ge=24, le=1000)
     """Width of the focused column when the nine columns do not fit."""
-    min_column_width: int = Field(default=22, ge=16)
+    min_column_width: int = Field(default=22, ge=16, le=1000)
     """Narrowest a column may be before the board collapses the unfocused ones."""
 
 
@@ -66,10 +76,10 @@ class JiraSettings(Section):
     """Jira status name = board column, for statuses not named like a column."""
     fields: JiraFields = Field(default_factory=JiraFields)
     """Custom fields by name or id."""
-    sync_interval_minutes: float = Field(default=5.0, gt=0)
-    """How often the TUI syncs in the background."""
-    deleted_scan_minutes: float = Field(default=60.0, gt=0)
-    """How often a sync also scans keys to find issues deleted or moved away."""
+    sync_interval_minutes: float = Field(default=5.0, gt=0, le=1440)
+    """How often the TUI syncs in the background (at most once a day)."""
+    deleted_scan_minutes: float = Field(default=60.0, gt=0, le=10080)
+    """How often a sync also scans keys to find issues deleted or moved away (a week at most)."""
     resolution: str = "Done"
     """Resolution set by a move to a status whose transition asks for one."""
     push_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
@@ -103,6 +113,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         nested_model_default_partial_update=True,
+        allow_inf_nan=False,
     )
 
     data_dir: Path | None = None
@@ -137,6 +148,11 @@ class Settings(BaseSettings):
             ) from None
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"{backend} is not supported; use PostgreSQL or SQLite")
+        if backend == "sqlite" and make_url(value).database in (None, "", ":memory:"):
+            raise ValueError(
+                "an in-memory SQLite cache loses every change when Triage exits; "
+                "name a file (sqlite:///path/to/triage.db) or leave it unset"
+            )
         return value
 
     @classmethod
@@ -173,6 +189,8 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
         return Settings(**data)
     except ValidationError as error:
         raise ConfigError(_describe(error, path)) from None
+    except SettingsError as error:
+        raise ConfigError(_describe_variable(error)) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -183,6 +201,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except OSError as error:
         raise ConfigError(
             f"cannot read the config file {path} ({error.strerror}): fix its permissions"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"the config file {path} is not UTF-8 text (byte {error.object[error.start]:#04x} "
+            f"at offset {error.start}): save it as UTF-8"
         ) from None
     try:
         return tomllib.loads(text)
@@ -202,11 +225,28 @@ def _describe(error: ValidationError, path: Path) -> str:
     return f"{path}: key {key!r} is wrong ({message}): fix it there or in {env}"
 
 
+def _describe_variable(error: SettingsError) -> str:
+    """A `TRIAGE_*` variable that pydantic-settings could not parse as JSON, named."""
+    found = re.search(r'field "([^"]+)"', str(error))
+    prefix = "TRIAGE_" + (found[1].upper() if found else "")
+    names = sorted(name for name in os.environ if name.upper().startswith(prefix))
+    for name in names:
+        try:
+            json.loads(os.environ[name])
+        except json.JSONDecodeError as bad:
+            return (
+                f"{name.upper()} is not valid JSON ({bad.msg}): write it as JSON "
+                '(e.g. ["SUP"] or {"key": "value"}) or unset it'
+            )
+    named = names[0].upper() if names else prefix
+    return f"{named} could not be read: write it as JSON or unset it"
+
+
 def masked(settings: Settings) -> dict[str, Any]:
-    """The effective settings as plain data, secrets and URL passwords hidden."""
+    """The effective settings as plain data, secrets and credentials in URLs hidden."""
     data = settings.model_dump(mode="json")
     data["data_dir"] = str(settings.resolved_data_dir())
-    data["database_url"] = redact(settings.resolved_database_url())
+    data["database_url"] = settings.resolved_database_url()
     result: dict[str, Any] = _mask(data)
     return result
 
@@ -218,4 +258,4 @@ def _mask(value: Any, key: str = "") -> Any:
         return [_mask(v, key) for v in value]
     if value and any(word in key.lower() for word in SECRET_WORDS):
         return "********"
-    return value
+    return mask(value) if isinstance(value, str) else value

@@ -4,7 +4,12 @@ Exceptions::
 
     StorageError                 anything the cache cannot do; the message says what to do
     ├── DatabaseUnreachable      the database URL does not answer
-    └── DataDirNotWritable       the SQLite file's directory cannot be written
+    ├── DataDirNotWritable       the SQLite file's directory cannot be written
+    └── CacheUnusable            the cache answers but cannot be used: damaged or read-only
+
+A SQLite cache is private: its file (and so its -wal and -shm files, which SQLite creates
+with the file's mode) is created 0600, its directory 0700 when Triage creates it.
+Messages name a database by backend, host and name only, never with its credentials.
 """
 
 from __future__ import annotations
@@ -33,41 +38,79 @@ class DataDirNotWritable(StorageError):
     """The directory of the SQLite file cannot be written."""
 
 
+class CacheUnusable(StorageError):
+    """The cache answers but cannot be used: not a database, damaged, or read-only."""
+
+
 def sqlite_url(path: Path) -> str:
     """The SQLAlchemy URL of a SQLite file."""
     return f"sqlite:///{path}"
 
 
-def redact(url: str) -> str:
-    """The URL with its password hidden, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
+def describe(url: str) -> str:
+    """The database named for a message: the SQLite file, or backend://host:port/name.
+
+    Built from parts that hold no credential (no user, password or query), so storage
+    needs no masking of its own.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"the cache file {parsed.database}"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"the database at {parsed.drivername}://{parsed.host or ''}{port}/{parsed.database}"
+
+
+def _reason(error: sa.exc.DBAPIError) -> str:
+    text = str(error.orig).strip() if error.orig else str(error)
+    return (text.splitlines() or ["no reason given"])[0]
 
 
 def make_engine(url: str) -> Engine:
     """An engine for `url` (SQLite in WAL mode, or PostgreSQL), checked to answer."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
         engine = _sqlite_engine(parsed.database)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
+    except sa.exc.DBAPIError as error:
         engine.dispose()
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        if sqlite or not isinstance(error, sa.exc.OperationalError):
+            raise _unusable(url, error) from None
         raise DatabaseUnreachable(
-            f"the database at {redact(url)} is not reachable ({reason}): "
+            f"{describe(url)} is not reachable ({_reason(error)}): "
             "start it or fix TRIAGE_DATABASE_URL"
         ) from None
     return engine
+
+
+def _unusable(url: str, error: sa.exc.DBAPIError) -> StorageError:
+    """The sentence for a cache that answers but cannot be used."""
+    reason = _reason(error)
+    where = describe(url)
+    if "readonly" in reason or "read-only" in reason:
+        return CacheUnusable(
+            f"{where} is read-only ({reason}): make it writable for your user "
+            "(chmod u+w, or its owner), or set TRIAGE_DATA_DIR to another directory"
+        )
+    if "not a database" in reason or "malformed" in reason or "corrupt" in reason:
+        return CacheUnusable(
+            f"{where} is damaged or not a Triage cache ({reason}): move it aside and run "
+            "`triage sync --full` to rebuild it, or set TRIAGE_DATA_DIR to another directory"
+        )
+    return CacheUnusable(f"{where} cannot be used ({reason}): fix it or set TRIAGE_DATABASE_URL")
 
 
 def _sqlite_engine(database: str | None) -> Engine:
     if database and database != ":memory:":
         folder = Path(database).parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            if not folder.is_dir():
+                folder.parent.mkdir(parents=True, exist_ok=True)
+                folder.mkdir(mode=0o700, exist_ok=True)
         except OSError as error:
             raise DataDirNotWritable(
                 f"cannot create the data directory {folder} ({error.strerror}): "
@@ -78,6 +121,7 @@ def _sqlite_engine(database: str | None) -> Engine:
                 f"the data directory {folder} is not writable: "
                 "set TRIAGE_DATA_DIR to a writable directory"
             )
+        _create_private(Path(database))
     engine = sa.create_engine(f"sqlite:///{database or ':memory:'}")
 
     @sa.event.listens_for(engine, "connect")
@@ -90,6 +134,20 @@ def _sqlite_engine(database: str | None) -> Engine:
         cursor.close()
 
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file 0600 if it is not there; SQLite gives -wal and -shm its mode."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise DataDirNotWritable(
+            f"cannot create the cache file {path} ({error.strerror}): "
+            "set TRIAGE_DATA_DIR to a writable directory"
+        ) from None
+    os.close(descriptor)
 
 
 def init_schema(engine: Engine) -> None:
@@ -181,7 +239,11 @@ def _record_version(connection: sa.Connection) -> None:
 def open_cache(url: str) -> Engine:
     """An engine on the cache at `url` with its schema up to date."""
     engine = make_engine(url)
-    init_schema(engine)
+    try:
+        init_schema(engine)
+    except sa.exc.DBAPIError as error:
+        engine.dispose()
+        raise _unusable(url, error) from None
     return engine
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from triage.core.board.service import Board
@@ -18,6 +19,7 @@ from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
 from triage.tui.commands import ActionCommands, TicketCommands
 from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
+from triage.tui.safe_text import block, line
 from triage.tui.screens.board import BoardScreen
 from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
 from triage.tui.screens.help import HelpScreen
@@ -45,6 +47,24 @@ class TriageApp(SiteActions, JiraSyncApp):
         super().__init__(board, tracker_factory)
         if board.settings.keys:
             self.set_keymap(board.settings.keys)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Show a notification as plain text: messages quote Jira and the config file.
+
+        Never read as markup (a `[/x]` from Jira would break it, `[jira]` would vanish),
+        whatever a screen passes, and cleaned of terminal control.
+        """
+        super().notify(
+            block(message), title=line(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def get_default_screen(self) -> Screen[Any]:
         """The board is the app's base screen: built once, before the first frame."""

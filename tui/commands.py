@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
 from triage.storage.columns import BoardColumn
+from triage.tui.safe_text import line
 from triage.tui.screens.board import BoardScreen
 
 
@@ -45,11 +47,15 @@ class TicketCommands(Provider):
                 # Plain containment first keeps this instant over 20,000 cards.
                 if needle not in text.casefold():
                     continue
+                # The summary is Jira's text: one clean line, escaped so it is never markup.
+                text = line(text)
                 yield Hit(
                     matcher.match(text) or 0.5,
-                    matcher.highlight(text),
+                    matcher.highlight(escape(text)),
                     lambda key=card.key: self.triage.action_jump(key),
-                    help=f"{card.column.value if card.column else '—'} · {card.site or ''}",
+                    help=escape(
+                        line(f"{card.column.value if card.column else '—'} · {card.site or ''}")
+                    ),
                 )
                 found += 1
                 if found >= MAX_TICKET_HITS:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from triage.core.board.service import BoardData
+from triage.core.redact import mask
 from triage.storage.models import OutboxState
 from triage.storage.queries import CardRow
+from triage.tui.safe_text import line
 
 if TYPE_CHECKING:
     from triage.core.tracker.push import PushResult
@@ -65,7 +67,8 @@ def describe(status: SyncStatus, now: datetime) -> list[tuple[str, str]]:
         parts.append(("syncing…", "busy"))
     elif status.error:
         label = "Jira unreachable" if status.unreachable else "sync failed"
-        parts.append((f"{label}: {status.error.rstrip('.')}", "error"))
+        # The sentence may quote Jira or its URL: one clean line, no credential.
+        parts.append((f"{label}: {line(mask(status.error)).rstrip('.')}", "error"))
         parts.append((" — r to retry", "hint"))
     elif status.synced_at is not None:
         parts.append((f"synced {ago(status.synced_at, now)}", "ok"))

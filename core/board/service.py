@@ -17,6 +17,7 @@ from sqlmodel import Session
 from triage.core.board.workflow import MoveCheck, check_move
 from triage.core.config import Settings
 from triage.core.errors import NotFound
+from triage.core.redact import mask
 from triage.core.tracker import identity
 from triage.core.tracker.identity import Identity
 from triage.storage import outbox, queries
@@ -160,13 +161,15 @@ class Board:
         if check.needs_comment and not (comment and comment.strip()):
             raise MoveRefused(check, f"a move to {target.value} needs a comment saying why")
         me = self.me
+        # What is typed here goes to Jira and the audit log: never with a credential in it.
+        reason = mask(override_reason) if override_reason else override_reason
         outbox.record_move(
             self.engine,
             key,
             target,
             actor=me.name,
-            comment=comment.strip() if comment else None,
-            override_reason=override_reason if not check.allowed else None,
+            comment=mask(comment.strip()) if comment else None,
+            override_reason=reason if not check.allowed else None,
             approved_by=me.name if check.records_approval else None,
             assign_to=(me.name, me.account_id) if check.assign_to_me else None,
             at=self.clock(),
@@ -181,7 +184,12 @@ class Board:
             raise TriageError("the comment is empty: type some text or press escape")
         me = self.me
         outbox.record_comment(
-            self.engine, key, body.strip(), actor=me.name, at=self.clock(), author_id=me.author_id
+            self.engine,
+            key,
+            mask(body.strip()),
+            actor=me.name,
+            at=self.clock(),
+            author_id=me.author_id,
         )
         return self.card(key)
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from triage.core.jobs.reporting import Cancelled
+from triage.core.redact import mask
 from triage.storage import jobs
 from triage.storage.models import JobState
 
@@ -57,6 +58,7 @@ class JobReporter:
         (a rollback's steps must run whatever happens).
         """
         self._position += 1
+        name = mask(name)
         engine, clock = self._engine, self._clock
         step_id = jobs.start_step(engine, self._job_id, self._position, name, clock())
         self._stack.append(name)
@@ -78,7 +80,8 @@ class JobReporter:
         """Queue the line (or lines) for the job's record; written within a second."""
         at = self._clock()
         step = self._stack[-1][:255] if self._stack else None
-        for part in line.rstrip("\n").splitlines() or [""]:
+        # Output of git, Docker and sites may quote a remote URL: no credential is kept.
+        for part in mask(line).rstrip("\n").splitlines() or [""]:
             self._writer.put({"job_id": self._job_id, "at": at, "step": step, "line": part})
 
     def check_cancelled(self) -> None:

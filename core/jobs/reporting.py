@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from triage.core.redact import mask
 from triage.storage.errors import TriageError
 
 
@@ -60,10 +61,10 @@ class ListReporter:
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         """Time the step and note whether it failed."""
-        record = StepRecord(name)
+        record = StepRecord(mask(name))
         self.steps.append(record)
         if self.echo:
-            print(f"==> {name}", flush=True)
+            print(f"==> {record.name}", flush=True)
         started = time.perf_counter()
         try:
             yield
@@ -74,7 +75,8 @@ class ListReporter:
             record.seconds = time.perf_counter() - started
 
     def log(self, line: str) -> None:
-        """Keep the line (and print it when echoing)."""
+        """Keep the line (and print it when echoing), credentials masked."""
+        line = mask(line)
         self.lines.append(line)
         if self.echo:
             print(f"    {line}", flush=True)

@@ -28,6 +28,7 @@ from triage.core.errors import NotFound
 from triage.core.jobs.owner import HOST, LIVE_RUNNERS, owner_alive, process_start
 from triage.core.jobs.reporter import JobReporter, LogWriter
 from triage.core.jobs.reporting import Cancelled, Reporter
+from triage.core.redact import mask
 from triage.storage import jobs
 from triage.storage.errors import TriageError
 from triage.storage.models import Job, JobLog, JobState, JobStep, utcnow
@@ -229,6 +230,7 @@ class JobRunner:
         self, job_id: int, state: JobState, summary: str, error: str | None, duration: int | None
     ) -> None:
         """End an open job and append its audit entry, once (storage.jobs.finish)."""
+        summary, error = mask(summary), mask(error) if error else error
         jobs.finish(self.engine, job_id, state, summary, error, duration, self.clock())
         with self._lock:
             self._cancels.pop(job_id, None)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from triage.core.jobs.reporting import Reporter
+from triage.core.redact import mask
 from triage.core.sites.inventory import Site
 from triage.storage.errors import TriageError
 
@@ -34,7 +35,6 @@ _UNREACHABLE = (
 )  # fmt: skip
 _REJECTED = ("[rejected]", "[remote rejected]", "failed to push")
 _NO_IDENTITY = ("please tell me who you are", "identity unknown", "empty ident name")
-_PASSWORD_IN_URL = re.compile(r"(://[^/@:\s]+):[^/@\s]+@")
 
 
 class GitError(TriageError):
@@ -75,7 +75,7 @@ def _environment() -> dict[str, str]:
 
 
 def _redact(text: str) -> str:
-    return _PASSWORD_IN_URL.sub(r"\1:***@", text)
+    return mask(text)
 
 
 def _reason(text: str) -> str:

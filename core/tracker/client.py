@@ -31,6 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from triage.core.redact import mask
 from triage.core.tracker.pages import IssuePage, in_window, issues_of, total_of
 from triage.storage.errors import TriageError
 
@@ -205,8 +206,9 @@ class JiraTracker:
                     continue
                 raise self._translate(status, error) from None
             except RequestException as error:
+                where = mask(self.credentials.url)
                 raise TrackerUnreachable(
-                    f"Jira at {self.credentials.url} is not reachable ({type(error).__name__}): "
+                    f"Jira at {where} is not reachable ({type(error).__name__}): "
                     "check the URL and your network, then sync again"
                 ) from None
             if response.status_code == 204 or not response.content:
@@ -227,7 +229,7 @@ class JiraTracker:
             ) from None
 
     def _translate(self, status: int, error: Any) -> TrackerError:
-        url = self.credentials.url
+        url = mask(self.credentials.url)
         if status == 401:
             who = (
                 f"user {self.credentials.user!r} and its token"
@@ -460,3 +462,16 @@ def _jira_message(error: Any) -> str:
         f"{name}: {text}" for name, text in (body.get("errors") or {}).items()
     ]
     return "; ".join(messages)
+
+
+def _json(response: Any, where: str) -> Any:
+    """The JSON body of a 2xx answer; TrackerRejected when it is something else (HTML…)."""
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no type"
+        raise TrackerRejected(
+            f"Jira at {where} answered {response.status_code} with {kind}, not JSON: "
+            "set jira.url to Jira's base URL (no /login or proxy page), then try again",
+            response.status_code,
+        ) from None

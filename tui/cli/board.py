@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 
 from triage.core import paths
 from triage.core.board.service import Board
 from triage.core.config import Settings, masked
+from triage.core.redact import mask
 from triage.core.tracker.client import Tracker
-from triage.storage.db import open_cache, redact
+from triage.storage.db import open_cache
 from triage.storage.queries import list_tickets, pending_changes
+from triage.tui import safe_text
 from triage.tui.cli.common import Subparsers, column_arg
+from triage.tui.safe_text import line
 
 
 def add_parsers(sub: Subparsers) -> None:
@@ -43,8 +45,10 @@ def run_board(args: argparse.Namespace, settings: Settings) -> int:
     """Open the board on the cache."""
     from triage.tui.app import make_app
 
-    make_app(_board(settings), tracker_factory(settings)).run()
-    return 0
+    app = make_app(_board(settings), tracker_factory(settings))
+    app.run()
+    # Textual has printed the traceback of a crash; the exit status must say so too.
+    return app.return_code or 0
 
 
 def run_ls(args: argparse.Namespace, settings: Settings) -> int:
@@ -62,7 +66,7 @@ def run_ls(args: argparse.Namespace, settings: Settings) -> int:
                     "id": entry.id,
                     "kind": entry.kind.value,
                     "state": entry.state.value,
-                    "error": entry.last_error,
+                    "error": mask(entry.last_error) if entry.last_error else None,
                     "author": entry.author,
                     "mine": entry.author_id in mine,
                 }
@@ -84,16 +88,21 @@ def run_ls(args: argparse.Namespace, settings: Settings) -> int:
             }
             for t in tickets
         ]
-        json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
-        print()
+        print(safe_text.json_dumps(rows))
         return 0
     for t in tickets:
-        column = t.column.value if t.column else f"({t.jira_status})"
-        print(f"{t.key:<10} {column:<20} {t.site or '-':<18} {(t.assignee or '-'):<18} {t.summary}")
+        # Every field came from Jira: one line each, no terminal control, whatever it holds.
+        column = t.column.value if t.column else f"({line(t.jira_status)})"
+        print(
+            f"{line(t.key):<10} {column:<20} {line(t.site) or '-':<18} "
+            f"{line(t.assignee) or '-':<18} {line(t.summary)}"
+        )
         for change in waiting.get(t.key, []):
-            error = f": {change['error']}" if change["error"] else ""
+            error = f": {line(str(change['error']))}" if change["error"] else ""
             if not change["mine"]:  # only its author's push sends it, under their account
-                error += f", waiting for {change['author'] or 'its author'} to push"
+                error += (
+                    f", waiting for {line(str(change['author'] or '')) or 'its author'} to push"
+                )
             print(f"{'':<10} change {change['id']}: {change['kind']} {change['state']}{error}")
     return 0
 
@@ -104,7 +113,7 @@ def run_config(args: argparse.Namespace, settings: Settings) -> int:
     state = "" if path.exists() else " (not there; defaults in force)"
     print(f"config file:    {path}{state}")
     print(f"data directory: {settings.resolved_data_dir()}")
-    print(f"cache:          {redact(settings.resolved_database_url())}")
+    print(f"cache:          {mask(settings.resolved_database_url())}")
     print("settings in force (secrets masked):")
     print(json.dumps(masked(settings), indent=2, ensure_ascii=False))
     return 0

@@ -14,9 +14,10 @@ from typing import Any
 from triage.core.board.service import Board
 from triage.core.config import Settings
 from triage.core.demo import busiest_assignee, clear_demo, ensure_demo_cache, seed_demo_facts
+from triage.core.redact import mask
 from triage.core.tracker.client import Credentials, JiraTracker
 from triage.core.tracker.sync import Sync, SyncProgress
-from triage.storage.db import open_cache, redact
+from triage.storage.db import open_cache
 from triage.storage.errors import TriageError
 from triage.storage.models import utcnow
 from triage.tui.cli.common import Subparsers
@@ -95,7 +96,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"demo: {len(agency.clients)} clients, {len(agency.sites)} sites, "
             f"Jira sandbox ({args.flavour}) at {sandbox.url}, "
-            f"cache {redact(settings.resolved_database_url())}"
+            f"cache {mask(settings.resolved_database_url())}"
         )
         if not args.no_open:
             from triage.tui.app import make_app

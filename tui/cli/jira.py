@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from triage.core.board.service import Board, MoveRefused
 from triage.core.config import Settings
+from triage.core.redact import mask
 from triage.core.tracker import account, identity
 from triage.core.tracker.mapping import StatusMapper, resolve_fields
 from triage.core.tracker.push import Pusher, Resolution
@@ -19,6 +20,7 @@ from triage.storage.db import open_cache
 from triage.storage.errors import TriageError
 from triage.tui.cli.common import Subparsers, column_arg
 from triage.tui.cli.demo import _progress
+from triage.tui.safe_text import line
 
 EXIT_PROBLEMS = 1
 
@@ -52,7 +54,8 @@ def run_login(args: argparse.Namespace, settings: Settings) -> int:
     """Ask for the token, check it against Jira, keep it in the keyring."""
     if not settings.jira.url:
         raise TriageError("set [jira] url (and user, for Cloud) in the config file first")
-    prompt = f"API token for {settings.jira.user or 'the token'} on {settings.jira.url}: "
+    where = line(mask(settings.jira.url))
+    prompt = f"API token for {line(settings.jira.user) or 'the token'} on {where}: "
     token = getpass.getpass(prompt).strip()
     if not token:
         raise TriageError("no token typed: run `triage login` again and paste the token")
@@ -62,7 +65,7 @@ def run_login(args: argparse.Namespace, settings: Settings) -> int:
     me = tracker.myself()
     account.store_token(settings, token)
     identity.remember(open_cache(settings.resolved_database_url()), settings, me)
-    print(f"logged in as {me.get('displayName')} on {settings.jira.url} ({tracker.flavour})")
+    print(f"logged in as {line(str(me.get('displayName')))} on {where} ({tracker.flavour})")
     return 0
 
 
@@ -73,9 +76,10 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
     def check(ok: bool, good: str, bad: str) -> None:
         nonlocal problems
         problems += 0 if ok else 1
-        print(("  ok   " if ok else "  FIX  ") + (good if ok else bad))
+        # Status and field names are Jira's text: one line each, no terminal control.
+        print(("  ok   " if ok else "  FIX  ") + line(good if ok else bad))
 
-    print(f"Jira: {settings.jira.url or '(none configured)'}")
+    print(f"Jira: {line(mask(settings.jira.url)) or '(none configured)'}")
     tracker = account.connect(settings)
     me = tracker.myself()
     engine = open_cache(settings.resolved_database_url())
@@ -132,8 +136,8 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
         full=args.full, allow_deletes=args.allow_deletes
     )
     print(file=sys.stderr)
-    print(result.summary())
-    print(pushed.summary())
+    print(line(result.summary()))
+    print(line(mask(pushed.summary())))
     return 0
 
 
@@ -142,7 +146,7 @@ def run_push(args: argparse.Namespace, settings: Settings) -> int:
     tracker = account.connect(settings)
     engine = open_cache(settings.resolved_database_url())
     result = Pusher(engine, settings, tracker).run()
-    print(result.summary())
+    print(line(mask(result.summary())))
     return EXIT_PROBLEMS if result.conflicts or result.failed else 0
 
 

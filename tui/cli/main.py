@@ -11,12 +11,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from triage.core.config import Settings, load_settings
+from triage.core.redact import mask
 from triage.storage.errors import TriageError
 from triage.tui.cli import board as cli_board
 from triage.tui.cli import demo as cli_demo
 from triage.tui.cli import jira as cli_jira
 from triage.tui.cli import sites as cli_sites
 from triage.tui.cli.common import EXIT_USAGE, Parser
+from triage.tui.safe_text import line
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -53,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         return COMMANDS[command](args, settings)
     except TriageError as error:
-        print(f"triage: {error}", file=sys.stderr)
+        # A message may quote Jira or a URL: one line, no terminal control, no credential.
+        print(f"triage: {line(mask(str(error)))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

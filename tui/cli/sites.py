@@ -18,6 +18,7 @@ from triage.core.board.service import Board
 from triage.core.config import Settings
 from triage.core.jobs.reporting import ListReporter, Reporter
 from triage.core.jobs.runner import JobRunner
+from triage.core.redact import mask
 from triage.core.sites.deploy_rules import DeployRequest
 from triage.core.sites.git import Git
 from triage.core.sites.inventory import PROD, Inventory, Site, load_inventory
@@ -25,6 +26,7 @@ from triage.storage.db import open_cache
 from triage.storage.errors import TriageError
 from triage.storage.models import Job, JobState
 from triage.tui.cli.common import Subparsers
+from triage.tui.safe_text import line
 
 EXIT_FAILED = 1
 FOLLOW_TICK_S = 0.25
@@ -84,10 +86,10 @@ def run_sites(args: argparse.Namespace, settings: Settings) -> int:
                 try:
                     env = state(engines, site, name)
                 except TriageError as error:
-                    print(f"  {name:<8} {error}")
+                    print(f"  {name:<8} {line(mask(str(error)))}")
                     continue
                 unsafe = "  UNSAFE: holds unsanitized production data" if env.unsafe else ""
-                print(f"  {name:<8} {env.status:<8} {env.url or '-'}{unsafe}")
+                print(f"  {name:<8} {env.status:<8} {mask(env.url or '-')}{unsafe}")
     finally:
         engines.close()
     return 0
@@ -207,9 +209,9 @@ def run_jobs(args: argparse.Namespace, settings: Settings) -> int:
         outcome = job.error if job.state is not JobState.SUCCEEDED and job.error else job.summary
         dry = " (dry run)" if job.dry_run else ""
         print(
-            f"{job.id:>5}  {job.state.value:<11} {job.kind:<12} {where:<20} "
-            f"{job.ticket_key or '-':<10} {when}  {_duration(job.duration_ms):>7}  "
-            f"{outcome}{dry}"
+            f"{job.id:>5}  {job.state.value:<11} {job.kind:<12} {line(where):<20} "
+            f"{line(job.ticket_key) or '-':<10} {when}  {_duration(job.duration_ms):>7}  "
+            f"{line(outcome)}{dry}"
         )
     return 0
 
@@ -230,20 +232,21 @@ def run_job(args: argparse.Namespace, settings: Settings) -> int:
     ticket = f" for {job.ticket_key}" if job.ticket_key else ""
     where = "/".join(part for part in (job.site, job.env) if part) or "-"
     dry = "dry run, " if job.dry_run else ""
-    print(f"job {job.id}: {job.kind} {where}{ticket} ({dry}ref {job.ref or '-'}), by {job.actor}")
+    head = f"{job.kind} {where}{ticket} ({dry}ref {job.ref or '-'}), by {job.actor}"
+    print(f"job {job.id}: {line(head)}")
     print(
         f"  {job.state.value}; created {_when(job.created)}, started {_when(job.started)}, "
         f"finished {_when(job.finished)}, took {_duration(job.duration_ms)}"
     )
     if job.summary or job.error:
-        print(f"  {job.error or job.summary}")
+        print(f"  {line(job.error or job.summary)}")
     print("steps:" if steps else "steps: none")
     for step in steps:
         took = _duration(step.duration_ms)
-        print(f"  {step.position:>2}. {step.name:<28} {step.state.value:<11} {took:>7}")
+        print(f"  {step.position:>2}. {line(step.name):<28} {step.state.value:<11} {took:>7}")
     print("log:" if lines else "log: empty")
     for entry in lines:
-        print(f"  {entry.line}")
+        print(f"  {line(entry.line)}")
     return 0
 
 
@@ -262,7 +265,7 @@ def follow(runner: JobRunner, job_id: int) -> int:
             runner.cancel(job_id)
             continue
         for entry in runner.log(job_id, after):
-            print(entry.line, flush=True)
+            print(line(entry.line), flush=True)
             after = entry.id or after
         if ended:
             break
@@ -274,7 +277,7 @@ def follow(runner: JobRunner, job_id: int) -> int:
 def summary_line(job: Job) -> str:
     """One line saying how a job ended."""
     outcome = job.summary if job.state is JobState.SUCCEEDED else (job.error or job.summary)
-    return f"job {job.id} {job.state.value} in {_duration(job.duration_ms)}: {outcome}"
+    return f"job {job.id} {job.state.value} in {_duration(job.duration_ms)}: {line(outcome)}"
 
 
 def _runner(engine: Engine, settings: Settings, board: Board | None = None) -> JobRunner:

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Label, Log, Static
 
 from triage.core.jobs.runner import JobRunner
 from triage.storage.models import Job, JobState
+from triage.tui.safe_text import line, rich_line
 
 STATE_STYLE = {
     JobState.QUEUED: "dim",
@@ -26,7 +27,7 @@ def describe(job: Job) -> str:
     """One line naming a job."""
     where = " → ".join(p for p in (job.site, job.env) if p)
     extra = " (dry run)" if job.dry_run else ""
-    return f"#{job.id} {job.kind} {where} {job.ticket_key or ''}{extra}".strip()
+    return line(f"#{job.id} {job.kind} {where} {job.ticket_key or ''}{extra}").strip()
 
 
 class JobScreen(Screen[None]):
@@ -59,22 +60,23 @@ class JobScreen(Screen[None]):
         state = Text(job.state.value, style=STATE_STYLE.get(job.state, ""))
         title = Text.assemble((describe(job), "bold"), "  ", state)
         if job.error:
-            title.append(f"  {job.error}", style="red")
+            title.append(f"  {line(job.error)}", style="red")
         elif job.summary:
-            title.append(f"  {job.summary}")
+            title.append(f"  {line(job.summary)}")
         self.query_one("#job-title", Label).update(title)
         steps = Text()
         for step in self.runner.steps(self.job_id):
             seconds = f"{step.duration_ms / 1000:.1f} s" if step.duration_ms is not None else "…"
             steps.append(
-                f"  {step.state.value:<10} {step.name:<40} {seconds}\n",
+                f"  {step.state.value:<10} {line(step.name):<40} {seconds}\n",
                 style=STATE_STYLE.get(step.state, ""),
             )
         self.query_one("#job-steps", Static).update(steps)
         lines = self.runner.log(self.job_id, self.after)
         if lines:
-            self.after = max(int(line.id or 0) for line in lines)
-            self.query_one(Log).write_lines([line.line for line in lines])
+            self.after = max(int(entry.id or 0) for entry in lines)
+            # Job output is outside text: one clean line each, no terminal control.
+            self.query_one(Log).write_lines([line(entry.line) for entry in lines])
 
     def action_cancel_job(self) -> None:
         job = self.runner.cancel(self.job_id)
@@ -121,10 +123,10 @@ class JobsScreen(Screen[None]):
             took = f"{job.duration_ms / 1000:.1f} s" if job.duration_ms is not None else "…"
             table.add_row(
                 str(job.id),
-                job.kind,
-                job.site or "",
-                job.env or "",
-                job.ticket_key or "",
+                rich_line(job.kind),
+                rich_line(job.site),
+                rich_line(job.env),
+                rich_line(job.ticket_key),
                 Text(job.state.value, style=STATE_STYLE.get(job.state, "")),
                 started,
                 took,

@@ -15,7 +15,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from triage.core.board.service import TicketDetail
+from triage.core.redact import mask
 from triage.storage.models import OutboxEntry, OutboxKind, OutboxState
+from triage.tui.safe_text import line, rich_block, rich_line
 from triage.tui.widgets.card_list import SYNC_MARKS
 
 
@@ -102,12 +104,12 @@ class TicketScreen(Screen[None]):
         self.detail = detail
         ticket = detail.ticket
         self.query_one("#ticket-title", Label).update(
-            Text.assemble((ticket.key, "bold"), "  ", ticket.summary)
+            Text.assemble((line(ticket.key), "bold"), "  ", line(ticket.summary))
         )
         self._show_changes()
         self.query_one("#ticket-fields", Static).update(self._fields())
         self.query_one("#ticket-description", Static).update(
-            Text(ticket.description or "No description.")
+            rich_block(ticket.description or "No description.")
         )
         self.query_one("#comments-title", Label).update(f"Comments ({len(detail.comments)})")
         self.query_one("#ticket-comments", Static).update(self._comments())
@@ -160,7 +162,8 @@ class TicketScreen(Screen[None]):
         ]
         for index in range(0, len(pairs), 2):
             (k1, v1), (k2, v2) = pairs[index], pairs[index + 1]
-            grid.add_row(Text(k1, style="dim"), v1, Text(k2, style="dim"), v2)
+            # Values are Jira's text: Text, so brackets are shown and never read as markup.
+            grid.add_row(Text(k1, style="dim"), rich_line(v1), Text(k2, style="dim"), rich_line(v2))
         return grid
 
     def _branch(self) -> str:
@@ -178,13 +181,13 @@ class TicketScreen(Screen[None]):
             pending = "  (not in Jira yet)" if comment.remote_id is None else ""
             blocks.append(
                 Text.assemble(
-                    (comment.author or "someone", "bold"),
+                    (line(comment.author) or "someone", "bold"),
                     "  ",
                     (when(comment.created), "dim"),
                     (pending, "italic"),
                 )
             )
-            blocks.append(Text(comment.body + "\n"))
+            blocks.append(rich_block(comment.body + "\n"))
         return Group(*blocks)
 
     def _history(self) -> RenderableType:
@@ -197,17 +200,22 @@ class TicketScreen(Screen[None]):
         for change in self.detail.history:
             move = f"{change.from_status or '—'} → {change.to_status}"
             who = change.author + (" (override)" if change.override else "")
-            table.add_row(when(change.at), move, who)
+            table.add_row(when(change.at), rich_line(move), rich_line(who))
         return table
 
 
 def _what(entry: OutboxEntry) -> str:
     payload = entry.payload
     if entry.kind is OutboxKind.MOVE:
-        return f"move to {payload.get('to')}"
+        return f"move to {line(str(payload.get('to')))}"
     if entry.kind is OutboxKind.ASSIGN:
-        return f"assignment to {payload.get('assignee') or 'nobody'}"
+        return f"assignment to {line(str(payload.get('assignee') or 'nobody'))}"
     return "comment"
+
+
+def _error(entry: OutboxEntry) -> str:
+    """Why the change did not go out, as one clean line with no credential in it."""
+    return line(mask(entry.last_error or ""))
 
 
 def change_text(entry: OutboxEntry) -> Text:
@@ -219,18 +227,16 @@ def change_text(entry: OutboxEntry) -> Text:
         return Text.assemble(
             (f"{mark} Conflict with Jira: ", "bold"),
             "you moved it to ",
-            (str(payload.get("to")), "bold"),
-            f" (from {payload.get('from_status') or '—'}); Jira shows ",
-            (str(remote), "bold"),
+            (line(str(payload.get("to"))), "bold"),
+            f" (from {line(str(payload.get('from_status') or '—'))}); Jira shows ",
+            (line(str(remote)), "bold"),
             ".\n  R retry (move anyway)  ·  D discard mine  ·  A accept Jira's",
         )
     if entry.state is OutboxState.FAILED:
         return Text.assemble(
-            (f"{mark} The {_what(entry)} failed: ", "bold"), entry.last_error or "no reason given"
+            (f"{mark} The {_what(entry)} failed: ", "bold"), _error(entry) or "no reason given"
         )
     if entry.state is OutboxState.CONFLICT:
-        return Text.assemble(
-            (f"{mark} The {_what(entry)} is in conflict: ", "bold"), entry.last_error or ""
-        )
-    retry = f" (last try: {entry.last_error})" if entry.last_error else ""
+        return Text.assemble((f"{mark} The {_what(entry)} is in conflict: ", "bold"), _error(entry))
+    retry = f" (last try: {_error(entry)})" if entry.last_error else ""
     return Text(f"{mark} The {_what(entry)} is waiting for Jira{retry}.", style="italic")

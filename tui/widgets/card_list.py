@@ -12,6 +12,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from triage.storage.queries import CardRow
+from triage.tui.safe_text import line
 
 CARD_HEIGHT = 5
 """Lines a card takes: key line, two summary lines, assignee line, a gap."""
@@ -251,12 +252,10 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         style = self.get_component_rich_style
         narrow = width < NARROW
         if row == 0:
-            label = (
-                f"{short_type(card.issue_type)}·{card.severity}"
-                if narrow
-                else f"{card.issue_type} · {card.severity}"
-            )
-            head = [Segment(card.key, base + style("card-list--key"))]
+            # Every text of a card came from Jira: one line, no terminal control.
+            kind, severity = line(card.issue_type), line(card.severity)
+            label = f"{short_type(kind)}·{severity}" if narrow else f"{kind} · {severity}"
+            head = [Segment(line(card.key), base + style("card-list--key"))]
             mark = SYNC_MARKS.get(card.sync_state)
             if mark:
                 head.append(Segment(" " + mark, base + style(f"card-list--{card.sync_state}")))
@@ -269,14 +268,15 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
                 Segment(meta, base + style("card-list--meta")),
             ]
         if row in (1, 2):
-            text = wrap_two(card.summary, width)[row - 1]
+            text = wrap_two(line(card.summary), width)[row - 1]
             return [Segment(text, base + style("card-list--summary"))]
+        assignee, site_id = line(card.assignee), line(card.site)
         if narrow:
-            name = initials(card.assignee) if card.assignee else "—"
-            site = fit(card.site or "", max(width - len(name) - 1, 0))
+            name = initials(assignee) if assignee else "—"
+            site = fit(site_id, max(width - len(name) - 1, 0))
         else:
-            name = card.assignee or "unassigned"
-            site = fit(card.site or "", max(width // 2, 0))
+            name = assignee or "unassigned"
+            site = fit(site_id, max(width // 2, 0))
         who_width = max(width - cell_len(site) - 1, 0)
         who_style = "card-list--people" if card.assignee else "card-list--unassigned"
         who = Segment(fit(name, who_width), base + style(who_style))
