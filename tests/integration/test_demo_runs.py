@@ -4,7 +4,9 @@ the next demo after it quits."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import shlex
 import sqlite3
 import sys
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_cli import REPO, clean_env, triage
+from tests.integration.test_cli import REPO, clean_env, one_line_error, triage
 
 WAIT_S = 60.0
 DEMO = ("demo", "--tickets", "60", "--seed", "5")
@@ -27,6 +29,7 @@ class Terminal:
     def __init__(self, root: Path, env: dict[str, str]) -> None:
         self.socket = str(root / "tmux.sock")
         self.env = env
+        self.session = "t0"
 
     def tmux(self, *args: str) -> str:
         import subprocess
@@ -46,13 +49,15 @@ class Terminal:
         command = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "tui.cli", *args))
         here = shlex.quote(str(REPO))
         script = f"cd {here} && env {variables} {command}; echo ended $?; sleep 600"
-        self.tmux("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), script)
+        self.session = f"t{int(self.session[1:]) + 1}"
+        size = ("-x", str(width), "-y", str(height))
+        self.tmux("new-session", "-d", "-s", self.session, *size, script)
 
     def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "t")
+        return self.tmux("capture-pane", "-p", "-t", self.session)
 
     def keys(self, *keys: str) -> None:
-        self.tmux("send-keys", "-t", "t", *keys)
+        self.tmux("send-keys", "-t", self.session, *keys)
 
     def wait_for(self, text: str) -> str:
         """The screen once it shows `text`; fails after WAIT_S with the screen it saw."""
@@ -134,7 +139,6 @@ def test_triage_reopens_the_demo_as_the_demo(
 ) -> None:
     open_demo(terminal, tmp_path)
     quit_demo(terminal)
-    terminal.close()
 
     terminal.start()  # plain `triage`
     screen = terminal.wait_for(" tickets ")
@@ -145,9 +149,103 @@ def test_triage_reopens_the_demo_as_the_demo(
 
 def sandbox_status(run: dict[str, object], key: str) -> str:
     """The status the running demo's sandbox Jira holds for `key`, read over its REST API."""
+    login = base64.b64encode(f"{run['user']}:{run['token']}".encode()).decode()
     request = urllib.request.Request(
         f"{run['url']}/rest/api/2/issue/{key}?fields=status",
-        headers={"Authorization": f"Bearer {run['token']}"},
+        headers={"Authorization": f"Basic {login}"},
     )
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
         return str(json.load(answer)["fields"]["status"]["name"])
+
+
+def row(env: dict[str, str], key: str) -> dict[str, object]:
+    listed = json.loads(triage(env, "ls", "--json").stdout)
+    return next(r for r in listed if r["key"] == key)
+
+
+def first_todo(env: dict[str, str]) -> str:
+    return str(json.loads(triage(env, "ls", "--status", "to do", "--json").stdout)[0]["key"])
+
+
+def test_doctor_sync_and_push_reach_the_running_demo(
+    tmp_path: Path, env: dict[str, str], terminal: Terminal
+) -> None:
+    open_demo(terminal, tmp_path)
+    run = run_file(tmp_path)
+    assert run is not None, "the running demo says where its sandbox listens"
+    assert (tmp_path / "data" / "demo-run.json").stat().st_mode & 0o077 == 0
+
+    doctor = triage(env, "doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert str(run["url"]) in doctor.stdout
+
+    key = first_todo(env)
+    assert triage(env, "move", key, "in progress").returncode == 0
+    pushed = triage(env, "push")
+    assert pushed.returncode == 0, pushed.stderr
+    assert pushed.stdout.startswith("push: "), pushed.stdout
+    assert sandbox_status(run, key) == "In Progress"
+
+    synced = triage(env, "sync")
+    assert synced.returncode == 0, synced.stderr
+    assert meta(tmp_path, "workspace") == "demo"
+
+    quit_demo(terminal)
+    assert run_file(tmp_path) is None, "the demo takes its run file away when it quits"
+
+
+def test_after_the_demo_quits_push_says_to_start_it(tmp_path: Path, env: dict[str, str]) -> None:
+    assert triage(env, *DEMO, "--no-open").returncode == 0
+    key = first_todo(env)
+    assert triage(env, "move", key, "in progress").returncode == 0
+
+    for command in ("push", "sync", "doctor"):
+        line = one_line_error(triage(env, command))
+        assert "triage demo" in line and "--reset" in line, line
+    assert row(env, key)["pending"], "the change still waits"
+
+
+def test_the_next_demo_pushes_what_waits_and_keeps_its_jira(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    assert triage(env, *DEMO, "--no-open").returncode == 0
+    key = first_todo(env)
+    assert triage(env, "move", key, "in progress").returncode == 0
+
+    again = triage(env, "demo", "--no-open")  # the last demo's options by default
+    assert again.returncode == 0, again.stderr
+    assert re.search(r"left (\d+) change\(s\) waiting; push: \1 done", again.stdout), again.stdout
+    assert "--reset" in again.stdout
+    assert "60 issues" in again.stdout
+    moved = row(env, key)
+    assert (moved["column"], moved["pending"]) == ("In Progress", [])
+
+    third = triage(env, "demo", "--no-open")
+    assert third.returncode == 0, third.stderr
+    assert "waiting" not in third.stdout
+    assert row(env, key)["column"] == "In Progress", "the demo's Jira kept the move"
+
+
+def test_reset_drops_what_waits(tmp_path: Path, env: dict[str, str]) -> None:
+    assert triage(env, *DEMO, "--no-open").returncode == 0
+    key = first_todo(env)
+    assert triage(env, "move", key, "in progress").returncode == 0
+
+    reset = triage(env, "demo", "--no-open", "--reset")
+    assert reset.returncode == 0, reset.stderr
+    assert re.search(r"dropped \d+ change\(s\)", reset.stdout), reset.stdout
+    assert "60 issues" in reset.stdout, "the same agency, afresh"
+    dropped = row(env, key)
+    assert (dropped["column"], dropped["pending"]) == ("To Do", [])
+
+
+def test_another_agency_with_changes_waiting_is_refused(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    assert triage(env, *DEMO, "--no-open").returncode == 0
+    key = first_todo(env)
+    assert triage(env, "move", key, "in progress").returncode == 0
+
+    line = one_line_error(triage(env, "demo", "--no-open", "--seed", "6"))
+    assert "--reset" in line and "--seed 5" in line, line
+    assert row(env, key)["pending"], "nothing was dropped"
