@@ -121,8 +121,8 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     options = _options(args, saved, waiting if not args.reset else 0)
     agency = build_agency(tickets=options.tickets, seed=options.seed, now=utcnow())
     me = _demo_user(agency, options.flavour)
-    saved = {str(issue["key"]).upper(): issue for issue in options.issues}
-    issues = [saved.pop(str(i["key"]).upper(), i) for i in agency.issues] + list(saved.values())
+    kept = {str(issue["key"]).upper(): issue for issue in options.issues}
+    issues = [kept.pop(str(i["key"]).upper(), i) for i in agency.issues] + list(kept.values())
     sandbox = JiraSandbox(
         issues=issues,
         fields=agency.fields,

@@ -13,7 +13,7 @@ from storage.models import BoardColumn
 from storage.queries import CardRow
 from tui.widgets.card_list import CardList
 
-SHORT_NAMES = {
+SHORT_NAMES: dict[str, str] = {
     BoardColumn.TODO: "TD",
     BoardColumn.NEEDS_WORK: "NW",
     BoardColumn.IN_PROGRESS: "IP",
