@@ -190,6 +190,9 @@ def test_doctor_sync_and_push_reach_the_running_demo(
     assert synced.returncode == 0, synced.stderr
     assert meta(tmp_path, "workspace") == "demo"
 
+    second = one_line_error(triage(env, "demo", "--no-open"))
+    assert "already runs" in second, "two demos would fight over one cache"
+
     quit_demo(terminal)
     assert run_file(tmp_path) is None, "the demo takes its run file away when it quits"
 
