@@ -231,7 +231,9 @@ class Sync:
             if newest is not None and (old is None or newest > old):
                 queries.set_meta(connection, "sync_watermark", newest.isoformat())
             queries.set_meta(connection, "synced_at", now.isoformat())
-            queries.set_meta(connection, "workspace", "jira")
+            if self._meta("workspace") != "demo":
+                # A demo cache is only ever synced with its own sandbox (see core.demo_run).
+                queries.set_meta(connection, "workspace", "jira")
         return deleted
 
     def _mirrored_projects(self) -> list[str] | None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TicketRow
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -58,6 +57,9 @@ db_container = "bare-db"
 """
 SHA = "f" * 40
 MERGED = "a" * 40
+
+TicketRow = Callable[..., dict[str, Any]]
+"""The `ticket_row` fixture (tests/conftest.py): a ticket's column values."""
 
 
 @dataclass

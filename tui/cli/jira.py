@@ -6,11 +6,14 @@ import argparse
 import getpass
 import sys
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from triage.core.board.service import Board, MoveRefused
 from triage.core.config import Settings
+from triage.core.demo_run import jira_for_cache
 from triage.core.tracker import account
+from triage.core.tracker.client import JiraTracker
 from triage.core.tracker.mapping import StatusMapper, resolve_fields
 from triage.core.tracker.push import Pusher, Resolution
 from triage.core.tracker.sync import Sync, base_jql
@@ -43,6 +46,13 @@ def add_parsers(sub: Subparsers) -> None:
     resolve.add_argument("how", choices=[r.value for r in Resolution])
 
 
+def _jira(settings: Settings) -> tuple[Settings, Engine, JiraTracker]:
+    """The cache, and the Jira it mirrors: a demo cache reaches the demo running on it."""
+    engine = open_cache(settings.resolved_database_url())
+    settings, demo = jira_for_cache(settings, engine)
+    return settings, engine, demo.tracker() if demo else account.connect(settings)
+
+
 def run_login(args: argparse.Namespace, settings: Settings) -> int:
     """Ask for the token, check it against Jira, keep it in the keyring."""
     if not settings.jira.url:
@@ -69,8 +79,8 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
         problems += 0 if ok else 1
         print(("  ok   " if ok else "  FIX  ") + (good if ok else bad))
 
+    settings, engine, tracker = _jira(settings)
     print(f"Jira: {settings.jira.url or '(none configured)'}")
-    tracker = account.connect(settings)
     me = tracker.myself()
     check(
         True,
@@ -104,7 +114,6 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
         "every Jira status maps to a board column",
         "statuses that map to no column (add them to [jira.status_map]): " + ", ".join(unmapped),
     )
-    engine = open_cache(settings.resolved_database_url())
     with Session(engine) as session:
         waiting = queries.pending_changes(session)
     conflicts = sum(1 for entry in waiting if entry.state.value == "conflict")
@@ -118,8 +127,7 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_sync(args: argparse.Namespace, settings: Settings) -> int:
     """Sync the cache, then push the outbox; one summary line each."""
-    tracker = account.connect(settings)
-    engine = open_cache(settings.resolved_database_url())
+    settings, engine, tracker = _jira(settings)
     board = Board(engine, settings)
     pushed = Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
     result = Sync(engine, settings, tracker, progress=_progress).run(full=args.full)
@@ -131,8 +139,7 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_push(args: argparse.Namespace, settings: Settings) -> int:
     """Push the outbox; exit 1 when a change is in conflict or failed."""
-    tracker = account.connect(settings)
-    engine = open_cache(settings.resolved_database_url())
+    settings, engine, tracker = _jira(settings)
     board = Board(engine, settings)
     result = Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
     print(result.summary())
@@ -174,7 +181,8 @@ def run_resolve(args: argparse.Namespace, settings: Settings) -> int:
         # The watermark has passed Jira's move: fetch the ticket again to show Jira's state.
         from triage.core.tracker.rounds import refetch_tickets
 
-        refetch_tickets(engine, settings, account.connect(settings), [entry.ticket_key])
+        settings, engine, tracker = _jira(settings)
+        refetch_tickets(engine, settings, tracker, [entry.ticket_key])
     print(f"change {entry.id} on {entry.ticket_key}: {entry.state.value}")
     return 0
 
