@@ -19,7 +19,15 @@ from triage.core.tracker.ingest import map_issues, store_in
 from triage.core.tracker.mapping import StatusMapper, resolve_fields, user_id, user_name
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
-from triage.storage.models import Comment, Meta, OutboxEntry, StatusChange, Ticket, table_of
+from triage.storage.models import (
+    Comment,
+    Meta,
+    OutboxEntry,
+    OutboxState,
+    StatusChange,
+    Ticket,
+    table_of,
+)
 from triage.storage.queries import get_meta, set_meta, ticket_count
 
 _AFTER_REVIEW = {
@@ -55,10 +63,14 @@ def load_demo(
     return count
 
 
-def clear_demo(engine: Engine) -> None:
-    """Empty the demo cache before a rebuild through the sandbox and the sync."""
+def clear_demo(engine: Engine, keep_open: bool = False) -> None:
+    """Empty the demo cache before a rebuild through the sandbox and the sync.
+
+    With `keep_open`, changes Jira has not taken (in conflict or failed) stay in the outbox:
+    the sync puts them back on their tickets, where the user settles them.
+    """
     with engine.begin() as connection:
-        _clear(connection)
+        _clear(connection, keep_open)
         for key in ("sync_watermark", "synced_at", "deleted_scan_at", "field_ids"):
             connection.execute(sa.delete(table_of(Meta)).where(table_of(Meta).c.key == key))
 
@@ -125,10 +137,16 @@ def ensure_demo_cache(engine: Engine) -> None:
         )
 
 
-def _clear(connection: sa.Connection) -> None:
-    """Empty the demo's tickets, comments, moves and outbox before a rebuild."""
-    for model in (Ticket, Comment, StatusChange, OutboxEntry):
+def _clear(connection: sa.Connection, keep_open: bool = False) -> None:
+    """Empty the demo's tickets, comments, moves and outbox (but open changes) for a rebuild."""
+    for model in (Ticket, Comment, StatusChange):
         connection.execute(sa.delete(table_of(model)))
+    outbox = table_of(OutboxEntry)
+    if keep_open:
+        open_states = (OutboxState.PENDING, OutboxState.CONFLICT, OutboxState.FAILED)
+        connection.execute(sa.delete(outbox).where(outbox.c.state.not_in(open_states)))
+    else:
+        connection.execute(sa.delete(outbox))
 
 
 def _write_facts(connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:

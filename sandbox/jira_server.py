@@ -278,6 +278,17 @@ class JiraSandbox:
         with self._state.lock:
             return json.loads(json.dumps(self._state.get(key)))  # type: ignore[no-any-return]
 
+    def changed_issues(self, original: Sequence[Json]) -> list[Json]:
+        """Copies of the issues created or changed since they were `original` (by ``updated``)."""
+        before = {str(i["key"]).upper(): i["fields"].get("updated") for i in original}
+        with self._state.lock:
+            changed = [
+                issue
+                for key, issue in self._state.issues.items()
+                if before.get(key, object()) != issue["fields"].get("updated")
+            ]
+            return json.loads(json.dumps(changed))  # type: ignore[no-any-return]
+
     # --- HTTP ------------------------------------------------------------------------------
 
     def _serve(self, handler: _Handler) -> None:

@@ -22,7 +22,7 @@ from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
 from triage.tui.safe_text import block, line
 from triage.tui.screens.board import BoardScreen
 from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
-from triage.tui.screens.help import HelpScreen
+from triage.tui.screens.help import HelpScreen, screen_name
 from triage.tui.screens.ticket import TicketScreen
 from triage.tui.site_actions import SiteActions
 
@@ -122,8 +122,7 @@ class TriageApp(SiteActions, JiraSyncApp):
             seen.add((binding.action, binding.description))
             keys = ", ".join(self.get_key_display(b) for b in self._bindings_like(binding))
             rows.append((keys, binding.description, binding.id or ""))
-        title = "Ticket" if isinstance(self.screen, TicketScreen) else "Board"
-        self.push_screen(HelpScreen(title, rows))
+        self.push_screen(HelpScreen(screen_name(self.screen), rows))
 
     def _bindings_like(self, binding: Binding) -> list[Binding]:
         """Every key bound to the same action as `binding` on the current screen."""

@@ -1,14 +1,47 @@
-"""The board's filter language: free words, `@me`, `site:`, `client:`, `type:`, `key:`."""
+"""The board's filter language: free words, `@me`, and `KEY:value` for the keys in `KEYS`.
+
+`KEY:none` matches cards where that field is empty (`assignee:none`: unassigned), and a
+leading `-` turns any term around (`-site:acme`, `-word`, `-@me`). A `name:value` whose
+name is not a known key is searched as words, and `CardFilter.problem` says so.
+"""
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from triage.storage.queries import CardRow
 
-PREFIXES = ("site", "client", "type", "key", "assignee", "severity")
+
+@dataclass(frozen=True)
+class FilterKey:
+    """A key the filter knows (`site:`): what it reads from a card, and what it means."""
+
+    name: str
+    read: Callable[[CardRow], str | None]
+    help: str
+
+
+KEYS: dict[str, FilterKey] = {
+    key.name: key
+    for key in (
+        FilterKey("site", lambda card: card.site, "the site id"),
+        FilterKey("client", lambda card: card.client, "the client's name"),
+        FilterKey("type", lambda card: card.issue_type, "the issue type"),
+        FilterKey("key", lambda card: card.key, "the ticket key"),
+        FilterKey("assignee", lambda card: card.assignee, "who it is assigned to"),
+        FilterKey("severity", lambda card: card.severity, "the severity"),
+    )
+}
+"""Every `KEY:value` the filter knows; add a row here to add a key."""
+
+PREFIXES = tuple(KEYS)
+NONE = "none"
+"""`KEY:none` matches cards where that field is empty."""
+
+_KEY_LIKE = re.compile(r"[A-Za-z][A-Za-z_-]*")
 
 
 @dataclass(frozen=True)
@@ -18,27 +51,60 @@ class CardFilter:
     words: tuple[str, ...] = ()
     mine: bool = False
     fields: tuple[tuple[str, str], ...] = ()
+    without_words: tuple[str, ...] = ()
+    not_mine: bool = False
+    without_fields: tuple[tuple[str, str], ...] = ()
+    unknown: tuple[str, ...] = ()
+    """Names typed as `name:value` that are not keys; their terms are searched as words."""
 
     @property
     def empty(self) -> bool:
         """True when the filter lets every card through."""
-        return not (self.words or self.mine or self.fields)
+        return not (
+            self.words
+            or self.mine
+            or self.fields
+            or self.without_words
+            or self.not_mine
+            or self.without_fields
+        )
+
+    @property
+    def problem(self) -> str | None:
+        """One sentence about unknown keys, naming the known ones; None when all are known."""
+        if not self.unknown:
+            return None
+        names = ", ".join(f"{name}:" for name in self.unknown)
+        known = ", ".join(f"{name}:" for name in KEYS)
+        return (
+            f"Unknown filter key {names} is searched as words; known keys: {known} "
+            f"(KEY:{NONE} for an empty field), plus @me and -TERM to exclude."
+        )
 
     def predicate(self, me: str | None) -> Callable[[CardRow], bool]:
         """A fast test of one card, for the board to run over thousands."""
         words = [w.casefold() for w in self.words]
-        fields = [(name, value.casefold()) for name, value in self.fields]
+        without_words = [w.casefold() for w in self.without_words]
+        fields = [(KEYS[name].read, value.casefold()) for name, value in self.fields]
+        without = [(KEYS[name].read, value.casefold()) for name, value in self.without_fields]
         me_folded = (me or "").casefold()
 
         def matches(card: CardRow) -> bool:
-            if self.mine and (not me_folded or (card.assignee or "").casefold() != me_folded):
-                return False
-            for name, value in fields:
-                if value not in _field(card, name):
+            if self.mine or self.not_mine:
+                mine = bool(me_folded) and (card.assignee or "").casefold() == me_folded
+                if (self.mine and not mine) or (self.not_mine and mine):
                     return False
-            if words:
+            for read, value in fields:
+                if not _holds(read(card), value):
+                    return False
+            for read, value in without:
+                if _holds(read(card), value):
+                    return False
+            if words or without_words:
                 haystack = _haystack(card)
-                return all(word in haystack for word in words)
+                if not all(word in haystack for word in words):
+                    return False
+                return not any(word in haystack for word in without_words)
             return True
 
         return matches
@@ -51,16 +117,11 @@ class CardFilter:
         return [card for card in cards if test(card)]
 
 
-def _field(card: CardRow, name: str) -> str:
-    value = {
-        "site": card.site,
-        "client": card.client,
-        "type": card.issue_type,
-        "key": card.key,
-        "assignee": card.assignee,
-        "severity": card.severity,
-    }[name]
-    return (value or "").casefold()
+def _holds(field: str | None, value: str) -> bool:
+    """Whether a card's field matches a folded `KEY:value` (`none`: the field is empty)."""
+    if value == NONE:
+        return not field
+    return value in (field or "").casefold()
 
 
 def _haystack(card: CardRow) -> str:
@@ -80,16 +141,30 @@ def _tokens(text: str) -> list[str]:
 
 def parse_filter(text: str) -> CardFilter:
     """Parse what the user typed after `/`; quotes group words (`client:"Acme Corp"`)."""
-    tokens = _tokens(text)
     words: list[str] = []
+    without_words: list[str] = []
     fields: list[tuple[str, str]] = []
-    mine = False
-    for token in tokens:
-        name, colon, value = token.partition(":")
-        if token.casefold() == "@me":
-            mine = True
-        elif colon and name.casefold() in PREFIXES and value:
-            fields.append((name.casefold(), value))
+    without_fields: list[tuple[str, str]] = []
+    unknown: list[str] = []
+    mine = not_mine = False
+    for token in _tokens(text):
+        negated = token.startswith("-") and len(token) > 1
+        term = token[1:] if negated else token
+        name, colon, value = term.partition(":")
+        if term.casefold() == "@me":
+            not_mine, mine = (True, mine) if negated else (not_mine, True)
+        elif colon and name.casefold() in KEYS and value:
+            (without_fields if negated else fields).append((name.casefold(), value))
         else:
-            words.append(token)
-    return CardFilter(tuple(words), mine, tuple(fields))
+            if colon and value and _KEY_LIKE.fullmatch(name) and not value.startswith("/"):
+                unknown.append(name)
+            (without_words if negated else words).append(term)
+    return CardFilter(
+        tuple(words),
+        mine,
+        tuple(fields),
+        tuple(without_words),
+        not_mine,
+        tuple(without_fields),
+        tuple(unknown),
+    )

@@ -257,7 +257,9 @@ class Sync:
             if writer.newest is not None and (old is None or writer.newest > old):
                 queries.set_meta(connection, "sync_watermark", writer.newest.isoformat())
             queries.set_meta(connection, "synced_at", now.isoformat())
-            queries.set_meta(connection, "workspace", "jira")
+            if self._meta("workspace") != "demo":
+                # A demo cache is only ever synced with its own sandbox (see core.demo_run).
+                queries.set_meta(connection, "workspace", "jira")
         return deleted, held
 
     def _check_share(self, deleting: int, cached: int) -> None:

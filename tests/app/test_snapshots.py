@@ -29,6 +29,14 @@ def test_board_200x50(snap_compare: Any, app: TriageApp) -> None:
     assert snap_compare(app, terminal_size=(200, 50), press=["l", "l", "j"])
 
 
+def test_board_80x24(snap_compare: Any, app: TriageApp) -> None:
+    assert snap_compare(app, terminal_size=(80, 24), press=["l", "l"])
+
+
+def test_board_100x30(snap_compare: Any, app: TriageApp) -> None:
+    assert snap_compare(app, terminal_size=(100, 30), press=["l"])
+
+
 def test_board_filtered(snap_compare: Any, app: TriageApp) -> None:
     assert snap_compare(app, terminal_size=(160, 48), press=["slash", *"@me", "enter"])
 

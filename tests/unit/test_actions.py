@@ -61,6 +61,8 @@ db_container = "bare-db"
 SHA = "f" * 40
 MERGED = "a" * 40
 
+"""The `ticket_row` fixture (tests/conftest.py): a ticket's column values."""
+
 
 @dataclass
 class Fakes:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from triage.core.board.filters import CardFilter, parse_filter
+from triage.core.board.filters import KEYS, CardFilter, parse_filter
 from triage.storage.columns import BoardColumn
 from triage.storage.queries import CardRow
 
@@ -93,8 +93,22 @@ def test_parse_of_nothing_is_the_empty_filter() -> None:
     assert not parse_filter("x").empty
 
 
-def test_an_unknown_prefix_is_a_plain_word() -> None:
-    assert parse_filter("colour:red") == CardFilter(words=("colour:red",))
+def test_an_unknown_prefix_is_a_plain_word_and_named_as_unknown() -> None:
+    assert parse_filter("colour:red") == CardFilter(words=("colour:red",), unknown=("colour",))
+
+
+def test_an_unknown_key_is_told_in_one_sentence_naming_the_known_keys() -> None:
+    problem = parse_filter("colour:red sitee:acme @me").problem
+    assert problem is not None
+    assert problem.count(".") <= 1 and problem.endswith(".")
+    assert "colour" in problem and "sitee" in problem
+    for name in KEYS:
+        assert f"{name}:" in problem
+    assert parse_filter("site:acme -type:bug @me http://status.example/tls").problem is None
+
+
+def test_the_known_keys_are_one_table() -> None:
+    assert set(KEYS) >= {"site", "client", "type", "key", "assignee", "severity"}
 
 
 def test_a_prefix_without_a_value_is_a_plain_word() -> None:
@@ -199,3 +213,32 @@ def test_predicate_tests_one_card() -> None:
 
 def test_at_me_without_knowing_who_i_am_matches_nothing() -> None:
     assert keys("@me", me=None) == []
+
+
+# --- none and negation ------------------------------------------------------------------------
+
+
+def test_assignee_none_matches_unassigned_cards() -> None:
+    assert keys("assignee:none") == ["SUP-3"]
+    assert keys("ASSIGNEE:None") == ["SUP-3"]
+    assert keys("-assignee:none") == ["SUP-1", "SUP-2", "OPS-14"]
+
+
+def test_a_minus_excludes_a_key_value() -> None:
+    assert keys("-site:acme") == ["SUP-2", "OPS-14"]
+    assert keys("-type:bug -type:security") == ["SUP-3", "OPS-14"]
+    assert keys("site:acme -type:bug") == ["SUP-3"]
+
+
+def test_a_minus_excludes_a_word() -> None:
+    assert keys("-acme") == ["SUP-2"]
+    assert keys("page -checkout") == ["SUP-3"]
+    assert keys('-"landing page"') == ["SUP-1", "SUP-2", "OPS-14"]
+
+
+def test_a_minus_excludes_my_cards() -> None:
+    assert keys("-@me") == ["SUP-2", "SUP-3"]
+
+
+def test_a_lone_minus_is_a_word() -> None:
+    assert parse_filter("-") == CardFilter(words=("-",))

@@ -37,15 +37,20 @@ def tracker_factory(settings: Settings) -> Callable[[], Tracker] | None:
     return lambda: connect(settings)
 
 
-def _board(settings: Settings) -> Board:
-    return Board(open_cache(settings.resolved_database_url()), settings)
-
-
 def run_board(args: argparse.Namespace, settings: Settings) -> int:
-    """Open the board on the cache."""
+    """Open the board on the cache; a demo cache syncs with its demo while one runs."""
+    from triage.core.demo_run import is_demo, running_demo
     from triage.tui.app import make_app
 
-    app = make_app(_board(settings), tracker_factory(settings))
+    engine = open_cache(settings.resolved_database_url())
+    if is_demo(engine):
+        demo = running_demo(settings.resolved_data_dir())
+        if demo is None:  # local only: changes wait in the outbox for the next demo
+            app = make_app(Board(engine, settings))
+        else:
+            app = make_app(Board(engine, demo.settings(settings)), demo.tracker)
+    else:
+        app = make_app(Board(engine, settings), tracker_factory(settings))
     app.run()
     # Textual has printed the traceback of a crash; the exit status must say so too.
     return app.return_code or 0

@@ -11,15 +11,28 @@ import secrets
 import sys
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from triage.core.board.service import Board
 from triage.core.config import Settings
 from triage.core.demo import busiest_assignee, clear_demo, ensure_demo_cache, seed_demo_facts
+from triage.core.demo_run import (
+    DemoRun,
+    DemoState,
+    first_demo,
+    load_state,
+    remove_run,
+    running_demo,
+    save_state,
+    write_run,
+)
 from triage.core.redact import mask
-from triage.core.tracker.client import Credentials, JiraTracker
+from triage.core.tracker.rounds import push_outbox
 from triage.core.tracker.sync import Sync, SyncProgress
 from triage.storage.db import open_cache
 from triage.storage.errors import TriageError
 from triage.storage.models import utcnow
+from triage.storage.queries import open_change_counts
 from triage.tui.cli.common import Subparsers
 
 
@@ -28,15 +41,23 @@ def add_parsers(sub: Subparsers) -> None:
     demo = sub.add_parser(
         "demo", help="build a demo agency, serve it from the sandbox Jira, sync, open the board"
     )
-    demo.add_argument("--tickets", type=int, default=2000, help="how many tickets (default 2000)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed; same seed, same agency")
+    demo.add_argument(
+        "--tickets", type=int, help="how many tickets (default: the last demo's, else 2000)"
+    )
+    demo.add_argument(
+        "--seed", type=int, help="random seed; same seed, same agency (default: the last demo's)"
+    )
     demo.add_argument(
         "--flavour",
         choices=("cloud", "dc"),
-        default="cloud",
-        help="which Jira the sandbox plays (default cloud)",
+        help="which Jira the sandbox plays (default: the last demo's, else cloud)",
     )
     demo.add_argument("--no-open", action="store_true", help="build the cache, do not open it")
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="drop the last demo's waiting changes and its Jira's changes; start afresh",
+    )
 
     sandbox = sub.add_parser("sandbox", help="run the sandbox Jira server standalone")
     sandbox.add_argument("--flavour", choices=("cloud", "dc"), default="cloud")
@@ -56,55 +77,115 @@ def _progress(progress: SyncProgress) -> None:
     )
 
 
+def _options(args: argparse.Namespace, saved: DemoState | None, waiting: int) -> DemoState:
+    """The demo to build: the options given, else the last demo's; keeps its Jira if the same."""
+    last = saved or first_demo()
+    wanted = DemoState(
+        tickets=last.tickets if args.tickets is None else args.tickets,
+        seed=last.seed if args.seed is None else args.seed,
+        flavour=args.flavour or last.flavour,
+    )
+    if wanted.tickets < 1:
+        raise TriageError("--tickets must be at least 1: pass a positive number")
+    if saved is not None and (saved.tickets, saved.seed) == (wanted.tickets, wanted.seed):
+        wanted.issues = saved.issues
+    elif saved is not None and waiting:
+        raise TriageError(
+            f"{waiting} change(s) wait for the demo built with --tickets {saved.tickets} "
+            f"--seed {saved.seed}: run `triage demo` without --tickets/--seed to push them, "
+            "or add --reset to drop them"
+        )
+    return wanted
+
+
 def run_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve a demo agency from the sandbox Jira, sync it into the cache, open the board."""
+    """Serve a demo agency from the sandbox Jira, sync it into the cache, open the board.
+
+    The last demo's Jira is served again, and changes still waiting are pushed to it first
+    (`--reset` drops both). While it runs, `demo-run.json` lets other terminals reach it.
+    """
     from triage.sandbox.agency import build_agency
     from triage.sandbox.jira_server import JiraSandbox
 
-    if args.tickets < 1:
-        raise TriageError("--tickets must be at least 1: pass a positive number")
     engine = open_cache(settings.resolved_database_url())
     ensure_demo_cache(engine)
-    agency = build_agency(tickets=args.tickets, seed=args.seed, now=utcnow())
-    me = _demo_user(agency, args.flavour)
-    token = secrets.token_urlsafe(16)
-    sandbox = JiraSandbox.from_agency(agency, flavour=args.flavour, user=me, token=token)
-    sandbox.start()
-    try:
-        demo = settings.model_copy(
-            update={
-                "jira": settings.jira.model_copy(
-                    update={
-                        "url": sandbox.url,
-                        "user": me if args.flavour == "cloud" else "",
-                        "projects": [agency.project_key],
-                        "jql": "",
-                    }
-                )
-            }
+    data_dir = settings.resolved_data_dir()
+    if (other := running_demo(data_dir)) is not None:
+        raise TriageError(
+            f"a demo already runs on this data directory (process {other.pid}): use it with "
+            "`triage` in another terminal, or quit it first"
         )
-        credentials = Credentials(sandbox.url, token, demo.jira.user)
-
-        def tracker() -> JiraTracker:
-            return JiraTracker(credentials, args.flavour)
-
-        clear_demo(engine)
-        result = Sync(engine, demo, tracker(), progress=_progress).run(full=True)
+    saved = load_state(data_dir)
+    if saved is not None and args.reset:
+        saved.issues = []  # the same agency, as built
+    waiting = sum(open_change_counts(engine).values())
+    options = _options(args, saved, waiting if not args.reset else 0)
+    agency = build_agency(tickets=options.tickets, seed=options.seed, now=utcnow())
+    me = _demo_user(agency, options.flavour)
+    kept = {str(issue["key"]).upper(): issue for issue in options.issues}
+    issues = [kept.pop(str(i["key"]).upper(), i) for i in agency.issues] + list(kept.values())
+    sandbox = JiraSandbox(
+        issues=issues,
+        fields=agency.fields,
+        statuses=agency.statuses,
+        people=agency.people,
+        project_key=agency.project_key,
+        flavour="dc" if options.flavour == "dc" else "cloud",
+        user=me,
+        token=secrets.token_urlsafe(16),
+    )
+    sandbox.start()
+    run = DemoRun(sandbox.url, options.flavour, me, sandbox.token, agency.project_key)
+    write_run(data_dir, run)
+    try:
+        demo = run.settings(settings)
+        _carry_over(engine, demo, run, waiting, args.reset)
+        result = Sync(engine, demo, run.tracker(), progress=_progress).run(full=True)
         print(file=sys.stderr)
-        seed_demo_facts(engine, args.seed)
+        seed_demo_facts(engine, options.seed)
         print(result.summary())
         print(
             f"demo: {len(agency.clients)} clients, {len(agency.sites)} sites, "
-            f"Jira sandbox ({args.flavour}) at {sandbox.url}, "
+            f"Jira sandbox ({options.flavour}) at {sandbox.url}, "
             f"cache {mask(settings.resolved_database_url())}"
         )
         if not args.no_open:
             from triage.tui.app import make_app
 
-            make_app(Board(engine, demo), tracker).run()
+            make_app(Board(engine, demo), run.tracker).run()
+            _say_waiting(engine)
     finally:
+        remove_run(data_dir, run)
+        options.issues = sandbox.changed_issues(agency.issues)
+        save_state(data_dir, options)
         sandbox.stop()
     return 0
+
+
+def _carry_over(engine: Engine, demo: Settings, run: DemoRun, waiting: int, reset: bool) -> None:
+    """Push the last demo's waiting changes to its Jira (or drop them), then empty the cache."""
+    if reset:
+        clear_demo(engine)
+        if waiting:
+            print(f"dropped {waiting} change(s) the last demo left waiting (--reset)")
+        return
+    if waiting:
+        pushed = push_outbox(engine, demo, run.tracker())
+        print(
+            f"the last demo left {waiting} change(s) waiting; {pushed.summary()} "
+            "(`triage demo --reset` drops them instead)"
+        )
+    clear_demo(engine, keep_open=True)
+
+
+def _say_waiting(engine: Engine) -> None:
+    """After the board closes: what happens to changes the sandbox has not taken."""
+    waiting = sum(open_change_counts(engine).values())
+    if waiting:
+        print(
+            f"{waiting} demo change(s) still wait for Jira: the next `triage demo` pushes them, "
+            "`triage demo --reset` drops them"
+        )
 
 
 def _demo_user(agency: Any, flavour: str) -> str:

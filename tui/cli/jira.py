@@ -6,12 +6,15 @@ import argparse
 import getpass
 import sys
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from triage.core.board.service import Board, MoveRefused
 from triage.core.config import Settings
+from triage.core.demo_run import jira_for_cache
 from triage.core.redact import mask
 from triage.core.tracker import account, identity
+from triage.core.tracker.client import JiraTracker
 from triage.core.tracker.mapping import StatusMapper, resolve_fields
 from triage.core.tracker.push import Pusher, Resolution
 from triage.core.tracker.sync import Sync, base_jql
@@ -50,6 +53,13 @@ def add_parsers(sub: Subparsers) -> None:
     resolve.add_argument("how", choices=[r.value for r in Resolution])
 
 
+def _jira(settings: Settings) -> tuple[Settings, Engine, JiraTracker]:
+    """The cache, and the Jira it mirrors: a demo cache reaches the demo running on it."""
+    engine = open_cache(settings.resolved_database_url())
+    settings, demo = jira_for_cache(settings, engine)
+    return settings, engine, demo.tracker() if demo else account.connect(settings)
+
+
 def run_login(args: argparse.Namespace, settings: Settings) -> int:
     """Ask for the token, check it against Jira, keep it in the keyring."""
     if not settings.jira.url:
@@ -79,10 +89,9 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
         # Status and field names are Jira's text: one line each, no terminal control.
         print(("  ok   " if ok else "  FIX  ") + line(good if ok else bad))
 
+    settings, engine, tracker = _jira(settings)
     print(f"Jira: {line(mask(settings.jira.url)) or '(none configured)'}")
-    tracker = account.connect(settings)
     me = tracker.myself()
-    engine = open_cache(settings.resolved_database_url())
     identity.remember(engine, settings, me)
     check(
         True,
@@ -129,8 +138,7 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_sync(args: argparse.Namespace, settings: Settings) -> int:
     """Sync the cache, then push the outbox; one summary line each."""
-    tracker = account.connect(settings)
-    engine = open_cache(settings.resolved_database_url())
+    settings, engine, tracker = _jira(settings)
     pushed = Pusher(engine, settings, tracker).run()
     result = Sync(engine, settings, tracker, progress=_progress).run(
         full=args.full, allow_deletes=args.allow_deletes
@@ -143,8 +151,7 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_push(args: argparse.Namespace, settings: Settings) -> int:
     """Push the outbox; exit 1 when a change is in conflict or failed."""
-    tracker = account.connect(settings)
-    engine = open_cache(settings.resolved_database_url())
+    settings, engine, tracker = _jira(settings)
     result = Pusher(engine, settings, tracker).run()
     print(line(mask(result.summary())))
     return EXIT_PROBLEMS if result.conflicts or result.failed else 0
@@ -185,7 +192,8 @@ def run_resolve(args: argparse.Namespace, settings: Settings) -> int:
         # The watermark has passed Jira's move: fetch the ticket again to show Jira's state.
         from triage.core.tracker.rounds import refetch_tickets
 
-        refetch_tickets(engine, settings, account.connect(settings), [entry.ticket_key])
+        settings, engine, tracker = _jira(settings)
+        refetch_tickets(engine, settings, tracker, [entry.ticket_key])
     print(f"change {entry.id} on {entry.ticket_key}: {entry.state.value}")
     return 0
 

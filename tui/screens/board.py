@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, Static
 
 from triage.core.board.filters import CardFilter, parse_filter
 from triage.core.board.service import BoardData, sort_key
@@ -128,14 +128,16 @@ class BoardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status-line")
         yield Input(
-            placeholder="words  @me  site:ID  client:NAME  type:Bug   (enter keeps it, esc clears)",
+            placeholder="words  @me  site:ID  assignee:none  -word  (enter keeps it, esc clears)",
             id="filter",
         )
+        yield Static("", id="filter-problem")
         yield self.board_view
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.query_one("#filter-problem", Static).display = False
         self.refresh_columns()
         self.show_sync(self.sync_status)
         self.set_focus(self.board_view)
@@ -284,13 +286,22 @@ class BoardScreen(Screen[None]):
             filter_input.value = text
         filter_input.display = bool(text)
         self.card_filter = parse_filter(text)
+        self._show_filter_problem()
         current = self.current_card
         self.refresh_columns(keep_key=current.key if current else None)
 
     @on(Input.Changed, "#filter")
     def _filter_typed(self, event: Input.Changed) -> None:
         self.card_filter = parse_filter(event.value)
+        self._show_filter_problem()
         self.refresh_columns()
+
+    def _show_filter_problem(self) -> None:
+        """Under the filter line: what in it the filter does not know."""
+        problem = self.card_filter.problem
+        line = self.query_one("#filter-problem", Static)
+        line.update(problem or "")
+        line.display = problem is not None
 
     @on(Input.Submitted, "#filter")
     def _filter_kept(self, event: Input.Submitted) -> None:

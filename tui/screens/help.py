@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
+
+
+def screen_name(screen: Screen[Any]) -> str:
+    """What help calls a screen: its `HELP_TITLE`, else its class name in words."""
+    name = getattr(screen, "HELP_TITLE", None) or type(screen).__name__.removesuffix("Screen")
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(name))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -31,7 +40,7 @@ class HelpScreen(ModalScreen[None]):
         for keys, description, binding_id in self.rows:
             table.add_row(keys, description, binding_id)
         with VerticalScroll(classes="dialog help"):
-            yield Label(f"Keys · {self.screen_title}", classes="dialog-title")
+            yield Label(f"Keys — {self.screen_title}", classes="dialog-title")
             yield Static(table)
             yield Static(
                 Text(

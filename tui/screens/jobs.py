@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -141,3 +142,9 @@ class JobsScreen(Screen[None]):
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             self.app.push_screen(JobScreen(self.runner, int(key or 0)))
+
+    @on(DataTable.RowSelected, "#jobs-table")
+    def open_selected_job(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row (the table has the focus and takes the key): open that job."""
+        if event.row_key.value:
+            self.app.push_screen(JobScreen(self.runner, int(event.row_key.value)))

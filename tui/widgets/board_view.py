@@ -14,7 +14,17 @@ from triage.tui.widgets.card_list import CardList
 from triage.tui.widgets.column_view import ColumnView
 
 COLLAPSED_WIDTH = 10
-"""Width of a column that shows only its title and count."""
+"""Width of a column that shows only its title, a word a line, and its count."""
+STRIP_WIDTH = 4
+"""Width of a collapsed column on a small terminal: a short name over its count."""
+READABLE_WIDTH = 36
+"""Below this, the focused column gets the room of narrow strips instead of titled ones."""
+
+
+def collapsed_width(total: int) -> int:
+    """How wide the collapsed columns are at `total` cells: titled, or strips on a small screen."""
+    titled_room = total - (len(BoardColumn) - 1) * COLLAPSED_WIDTH
+    return COLLAPSED_WIDTH if titled_room >= READABLE_WIDTH else STRIP_WIDTH
 
 
 def window_size(total: int, full_width: int, min_width: int) -> int:
@@ -22,7 +32,8 @@ def window_size(total: int, full_width: int, min_width: int) -> int:
     count = len(BoardColumn)
     if total >= count * min_width:
         return count
-    fit = (total - count * COLLAPSED_WIDTH) // max(full_width - COLLAPSED_WIDTH, 1)
+    collapsed = collapsed_width(total)
+    fit = (total - count * collapsed) // max(full_width - collapsed, 1)
     return max(1, min(count, fit))
 
 
@@ -38,7 +49,7 @@ def slide(start: int, size: int, focused: int) -> int:
 def column_widths(total: int, start: int, size: int) -> list[int]:
     """Widths of the nine columns: the window's share the room, the others collapse (0)."""
     count = len(BoardColumn)
-    room = total - (count - size) * COLLAPSED_WIDTH
+    room = max(total - (count - size) * collapsed_width(total), size)
     share, extra = divmod(room, size)
     widths = [0] * count
     for offset in range(size):
@@ -139,9 +150,11 @@ class BoardView(Horizontal, can_focus=True):
         size = window_size(width, self.focused_width, self.min_width)
         self.window_start = slide(self.window_start, size, self.focused_index)
         widths = column_widths(width, self.window_start, size)
+        collapsed = collapsed_width(width)
         for index, (view, cells) in enumerate(zip(self.views, widths, strict=True)):
             view.collapsed = cells == 0
-            new_width = cells or COLLAPSED_WIDTH
+            view.thin = cells == 0 and collapsed == STRIP_WIDTH
+            new_width = cells or collapsed
             if view.styles.width is None or view.styles.width.value != new_width:
                 view.styles.width = new_width
             view.title_widget.focused = index == self.focused_index

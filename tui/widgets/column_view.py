@@ -13,6 +13,25 @@ from triage.storage.columns import BoardColumn
 from triage.storage.queries import CardRow
 from triage.tui.widgets.card_list import CardList
 
+SHORT_NAMES: dict[str, str] = {
+    BoardColumn.TODO: "TD",
+    BoardColumn.NEEDS_WORK: "NW",
+    BoardColumn.IN_PROGRESS: "IP",
+    BoardColumn.FEEDBACK: "FB",
+    BoardColumn.CODE_REVIEW: "CR",
+    BoardColumn.QA: "QA",
+    BoardColumn.PO_REVIEW: "PO",
+    BoardColumn.READY_TO_DEPLOY: "RD",
+    BoardColumn.DONE: "DN",
+}
+"""What a strip calls its column, in the two cells it has."""
+
+
+def compact(count: str) -> str:
+    """A card count in at most three cells: 999, then 1k … 99k."""
+    number = int(count) if count.isdigit() else 0
+    return count if number < 1000 else f"{min(number // 1000, 99)}k"
+
 
 class ColumnTitle(Widget):
     """The column's name and how many cards it shows (of how many, when filtered)."""
@@ -35,11 +54,16 @@ class ColumnTitle(Widget):
     focused: reactive[bool] = reactive(False)
     """The current column's title is drawn strong; a style, not a class, so no re-layout."""
     stacked: reactive[bool] = reactive(False, layout=True)
+    short: reactive[bool] = reactive(False, layout=True)
+    """A strip on a small terminal: the column's short name over its count."""
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._stacked_lines()) if self.stacked else 1
 
     def _stacked_lines(self) -> list[str]:
+        if self.short:
+            count = self.count_text.split("/")[0]
+            return [SHORT_NAMES.get(self.name_text, self.name_text[:2]), "", compact(count)]
         # Word per line, so a narrow column still names itself: "Ready", "To", "Deploy".
         return [*self.name_text.split("/")[0].split(), "", self.count_text]
 
@@ -64,10 +88,13 @@ class ColumnView(Vertical):
         border-right: tall $background;
         &.-collapsed CardList { display: none; }
         &.-collapsed ColumnTitle { height: 1fr; padding: 0 0 0 1; }
+        &.-strip ColumnTitle { padding: 0; }
     }
     """
 
     collapsed: reactive[bool] = reactive(False)
+    thin: reactive[bool] = reactive(False)
+    """Collapsed to a strip of a short name and a count, on a small terminal."""
 
     def __init__(self, column: BoardColumn) -> None:
         super().__init__(id=f"column-{column.position}")
@@ -89,6 +116,10 @@ class ColumnView(Vertical):
     def watch_collapsed(self, collapsed: bool) -> None:
         self.set_class(collapsed, "-collapsed")
         self._update_title()
+
+    def watch_thin(self, thin: bool) -> None:
+        self.set_class(thin, "-strip")
+        self.title_widget.short = thin
 
     def _update_title(self) -> None:
         shown = len(self.cards.cards)
