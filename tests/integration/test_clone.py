@@ -5,7 +5,15 @@ from __future__ import annotations
 import httpx
 import pytest
 import site_fixtures
-from site_fixtures import BRANCH_OK, CONTACT_SQL, PROD_DOMAIN, PROD_FILES, World
+from site_fixtures import (
+    BRANCH_OK,
+    CONTACT_SQL,
+    PROD_DOMAIN,
+    PROD_FILES,
+    SHOP_DOMAIN,
+    WEBFORM_SQL,
+    World,
+)
 
 from core.clone import UNUSABLE_PASSWORD, CloneFailed, CloneIntoProd, UnsafeClone, clone_prod
 from core.environments import UNSAFE_MARKER, state
@@ -57,7 +65,26 @@ def test_a_clone_into_dev_is_sanitized_and_complete(fresh: World) -> None:
     assert _count(fresh, "dev", "SELECT COUNT(*) FROM sessions") == 0
     assert _count(fresh, "dev", f"SELECT COUNT(*) FROM contact_message WHERE mail LIKE "
                   f"'%{PROD_DOMAIN}%' OR message LIKE '%{PROD_DOMAIN}%'") == 0  # fmt: skip
-    assert _count(fresh, "dev", "SELECT COUNT(*) FROM contact_message") == 40
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM contact_message") == 43
+
+    # What Drupal's own sanitizing covers besides accounts: comments and the accounts' fields.
+    assert fresh.sql("dev", "SELECT cid, mail, hostname FROM comment_field_data ORDER BY cid") == (
+        "1\tcomment+1@localhost.localdomain\t127.0.0.1\n2\tNULL\t127.0.0.1\n"
+        "3\tcomment+3@localhost.localdomain\t127.0.0.1\n"
+        "4\tcomment+4@localhost.localdomain\t127.0.0.1"
+    )
+    assert fresh.sql("dev", "SELECT field_private_mail_value FROM user__field_private_mail"
+                     " ORDER BY entity_id") == (
+        "user+2@localhost.localdomain\nuser+4@localhost.localdomain"
+    )  # fmt: skip
+    assert "Miller" not in fresh.sql("dev", "SELECT * FROM user__field_full_name")
+
+    # No customer's or staff's address anywhere; the published ones were allowed to stay.
+    for domain in ("gmail.com", SHOP_DOMAIN):
+        assert domain not in fresh.run("dev", "db", ["mariadb-dump", "--skip-extended-insert",
+                                                     "drupal"]), domain  # fmt: skip
+    assert "sales@acme.example" in fresh.sql("dev", "SELECT body_value FROM node__body")
+    assert any("verified: no e-mail address" in line for line in reporter.lines)
 
     # Skipped tables: structure, no rows; production keeps its own.
     for table in SKIPPED:
@@ -107,8 +134,8 @@ def test_cloning_into_prod_is_refused(world: World) -> None:
 
 def test_a_failed_sanitize_check_marks_the_env_unsafe(fresh: World) -> None:
     leaky = fresh.site.model_copy(update={"sanitize_sql": [
-        CONTACT_SQL,
-        f"UPDATE users_field_data SET init = 'jane.miller@{PROD_DOMAIN}' WHERE uid = 2",
+        CONTACT_SQL, WEBFORM_SQL,
+        f"UPDATE users_field_data SET init = 'peter.old@{PROD_DOMAIN}' WHERE uid = 2",
     ]})  # fmt: skip
     reporter = ListReporter()
     with pytest.raises(UnsafeClone) as caught:
@@ -128,6 +155,25 @@ def test_a_failed_sanitize_check_marks_the_env_unsafe(fresh: World) -> None:
     assert not state(fresh.engines, fresh.site, "dev").unsafe
 
 
+def test_addresses_the_sanitizing_missed_anywhere_mark_the_env_unsafe(fresh: World) -> None:
+    # The site's SQL forgets the webform, and no published address is allowed.
+    forgetful = fresh.site.model_copy(update={"sanitize_sql": [CONTACT_SQL], "allowed_emails": []})
+    with pytest.raises(UnsafeClone) as caught:
+        clone_prod(forgetful, "dev", ListReporter(), fresh.engines, skip_files=True)
+    message = str(caught.value)
+    # Customers' gmail.com and staff's acme-shop.example addresses in the webform's values,
+    # and the site's addresses in published content: table, column and rows, nothing else.
+    assert "webform_submission_data.value (4 rows)" in message
+    assert "node__body.body_value (2 rows)" in message
+    for sanitized in ("users_field_data", "comment_field_data", "contact_message", "user__field"):
+        assert sanitized not in message, sanitized
+    assert "marked unsafe" in message
+    assert caught.value.report is not None and caught.value.report.unsafe
+    assert state(fresh.engines, forgetful, "dev").unsafe
+    marker = fresh.run("dev", "web", ["cat", UNSAFE_MARKER])
+    assert "webform_submission_data.value (4 rows)" in marker
+
+
 def test_a_dry_run_prints_the_commands_and_changes_nothing(fresh: World) -> None:
     backups = ["sh", "-c", "ls /var/backups/triage 2>/dev/null || true"]
     before = fresh.run("dev", "db", backups)
@@ -137,6 +183,7 @@ def test_a_dry_run_prints_the_commands_and_changes_nothing(fresh: World) -> None
     assert "mysqldump" in text and "--single-transaction" in text
     assert "--ignore-table=drupal.watchdog" in text and "| docker exec -i" in text
     assert "UPDATE users_field_data SET mail" in text and "docker cp " in text
+    assert "UPDATE comment_field_data SET mail" in text
     assert "drush deploy" in text and "GET http://127.0.0.1:" in text
     assert report.backup and report.dry_run
     assert _count(fresh, "dev", "SELECT COUNT(*) FROM users_field_data WHERE uid > 0") == 5
