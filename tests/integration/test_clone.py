@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 import site_fixtures
@@ -15,9 +17,10 @@ from site_fixtures import (
     World,
 )
 
-from core.clone import UNUSABLE_PASSWORD, CloneFailed, CloneIntoProd, UnsafeClone, clone_prod
-from core.environments import UNSAFE_MARKER, state
+from core.clone import CloneFailed, CloneIntoProd, UnsafeClone, clone_prod
+from core.environments import UNSAFE_MARKER, Engines, state
 from core.reporting import ListReporter
+from core.sanitize import UNUSABLE_PASSWORD
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
@@ -92,9 +95,10 @@ def test_a_clone_into_dev_is_sanitized_and_complete(fresh: World) -> None:
         assert _count(fresh, "prod", f"SELECT COUNT(*) FROM {table}") > 0, table
     assert _count(fresh, "prod", "SELECT COUNT(*) FROM sessions") == prod_sessions
 
-    # The target's database was backed up first.
-    assert report.backup.startswith("/var/backups/triage/drupal-")
-    fresh.run("dev", "db", ["test", "-s", report.backup])
+    # The target's old tables were set aside first, in a schema beside its database.
+    assert report.backup == "drupal_triage_backup"
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM drupal_triage_backup.users_field_data") == 6
+    assert report.bytes_imported > 100_000
 
     # Files: a copy of prod's (dev's own are gone), byte for byte.
     assert report.files_copied and fresh.files("dev") == sorted(PROD_FILES)
@@ -181,7 +185,7 @@ def test_a_dry_run_prints_the_commands_and_changes_nothing(fresh: World) -> None
     report = clone_prod(fresh.site, "dev", reporter, fresh.engines)
     text = "\n".join(reporter.lines)
     assert "mysqldump" in text and "--single-transaction" in text
-    assert "--ignore-table=drupal.watchdog" in text and "| docker exec -i" in text
+    assert "--ignore-table=drupal.watchdog" in text and "--host=triage-clone-source" in text
     assert "UPDATE users_field_data SET mail" in text and "docker cp " in text
     assert "UPDATE comment_field_data SET mail" in text
     assert "drush deploy" in text and "GET http://127.0.0.1:" in text
@@ -200,3 +204,34 @@ def test_an_env_pointing_at_prod_containers_is_refused(world: World) -> None:
     assert caught.value.report is not None
     assert [(step.name, step.ok) for step in caught.value.report.steps] == [("preflight", False)]
     assert _count(world, "prod", "SELECT COUNT(*) FROM sessions") == 53
+
+
+def test_a_failed_import_puts_the_old_tables_back(fresh: World) -> None:
+    # Production's database refuses the user: no pull, no relay; nothing else is touched.
+    broken = fresh.site.model_copy(deep=True)
+    broken.skip_tables = []
+    broken.envs["prod"].db_user = "nobody"
+    reporter = ListReporter()
+    with pytest.raises(CloneFailed, match="stopped at step import") as caught:
+        clone_prod(broken, "dev", reporter, fresh.engines)
+    assert "cannot log in to production's database" in "\n".join(reporter.lines)
+    assert caught.value.report is not None and caught.value.report.backup == ""
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM users_field_data WHERE uid > 0") == 5
+    backup = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '%s'"
+    assert _count(fresh, "dev", backup % "drupal_triage_backup") == 0
+
+
+def test_between_two_engines_the_dump_is_relayed(fresh: World) -> None:
+    # The same engine under another name stands for a second one: Triage relays the stream.
+    apart = fresh.site.model_copy(deep=True)
+    apart.envs["dev"].docker_host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    reporter = ListReporter()
+    engines = Engines({"": fresh.client})
+    try:
+        report = clone_prod(apart, "dev", reporter, engines, skip_files=True)
+    finally:
+        engines.close()
+    assert "relayed through Triage" in "\n".join(reporter.lines)
+    assert report.bytes_imported > 100_000 and not report.unsafe
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM users_field_data WHERE uid > 0") == 305
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM contact_message") == 43
