@@ -58,7 +58,7 @@ class CloneIntoProd(CloneError, ValueError):
 
 
 class UnsafeClone(CloneError):
-    """Production addresses remain after sanitizing; the target is marked unsafe."""
+    """E-mail addresses remain after sanitizing; the target is marked unsafe."""
 
 
 class CloneFailed(CloneError):
@@ -190,9 +190,13 @@ def _import(prod: SiteEnv, dest: SiteEnv, report: CloneReport) -> None:
         report.bytes_imported = copy_database(prod, dest, report.skipped_tables)
     except (TriageError, docker.errors.DockerException, OSError):
         if moved and not report.dry_run:
-            dest.put_back(report.backup)
-            report.backup = ""
-            dest.reporter.log(f"the import failed: the old tables of {dest.name} are back")
+            try:
+                dest.put_back(report.backup)
+            except (TriageError, docker.errors.DockerException, OSError) as error:
+                dest.reporter.log(f"putting the old tables back failed too: {error}")
+            else:
+                report.backup = ""
+                dest.reporter.log(f"the import failed: the old tables of {dest.name} are back")
         raise
     dest.reporter.log(f"imported {report.bytes_imported / 1e6:.1f} MB of SQL")
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import contextlib
 import shlex
 import uuid
-from collections.abc import Iterator
 
 import docker.errors
 from docker.models.containers import Container
+from docker.models.networks import Network
 
 from core.containers import CommandFailed, command_line, exec_in, pipe
 from core.site_env import SiteEnv
@@ -46,12 +46,20 @@ def dump_command(prod: SiteEnv, skipped: list[str], host: str = "") -> str:
 def copy_database(prod: SiteEnv, dest: SiteEnv, skipped: list[str]) -> int:
     """Load prod's database (data of `skipped` left out) into dest's; the bytes of SQL."""
     reporter = dest.reporter
-    if prod.env.docker_host == dest.env.docker_host:
-        with joined(prod.db, dest.db, reporter.dry_run) as source:
-            if reporter.dry_run or _reachable(prod, dest, source):
-                return _pull(prod, dest, skipped, source)
-    else:
+    if prod.env.docker_host != dest.env.docker_host:
         reporter.log("production runs on another engine: the dump is relayed through Triage")
+    elif reporter.dry_run:
+        return _pull(prod, dest, skipped)
+    else:
+        network = _join(prod.db, dest.db)
+        if network is None:
+            reporter.log("the engine made no network for the copy: it is relayed through Triage")
+        else:
+            try:
+                if _reachable(prod, dest):
+                    return _pull(prod, dest, skipped)
+            finally:
+                _part(network, prod.db, dest.db)
     return pipe(
         prod.db, ["sh", "-c", dump_command(prod, skipped)], dest.db,
         [*dest.client(), dest.env.db_name], reporter,
@@ -59,36 +67,40 @@ def copy_database(prod: SiteEnv, dest: SiteEnv, skipped: list[str]) -> int:
     )  # fmt: skip
 
 
-@contextlib.contextmanager
-def joined(source: Container, sink: Container, dry_run: bool) -> Iterator[str]:
-    """A network of the copy's own with both db containers on it; the source's name there."""
-    if dry_run:
-        yield SOURCE_ALIAS
-        return
-    client = sink.client
-    network = client.networks.create(
-        f"triage-clone-{uuid.uuid4().hex[:12]}", driver="bridge", internal=True,
-        labels={"triage.role": "clone"},
-    )  # fmt: skip
+def _join(source: Container, sink: Container) -> Network | None:
+    """A network of the copy's own with both db containers on it; None if the engine refuses."""
+    try:
+        network = sink.client.networks.create(
+            f"triage-clone-{uuid.uuid4().hex[:12]}", driver="bridge", internal=True,
+            labels={"triage.role": "clone"},
+        )  # fmt: skip
+    except docker.errors.APIError:
+        return None
     try:
         network.connect(source, aliases=[SOURCE_ALIAS])
         network.connect(sink)
-        yield SOURCE_ALIAS
-    finally:
-        for item in (sink, source):
-            with contextlib.suppress(docker.errors.APIError):
-                network.disconnect(item, force=True)
+    except docker.errors.APIError:
+        _part(network, source, sink)
+        return None
+    return network
+
+
+def _part(network: Network, source: Container, sink: Container) -> None:
+    """Take both containers off the copy's network and remove it."""
+    for item in (sink, source):
         with contextlib.suppress(docker.errors.APIError):
-            network.remove()
+            network.disconnect(item, force=True)
+    with contextlib.suppress(docker.errors.APIError):
+        network.remove()
 
 
 def _source_env(prod: SiteEnv, dest: SiteEnv) -> dict[str, str]:
     return {"SOURCE_PWD": prod.db_env.get("MYSQL_PWD", ""), **dest.db_env}
 
 
-def _reachable(prod: SiteEnv, dest: SiteEnv, source: str) -> bool:
+def _reachable(prod: SiteEnv, dest: SiteEnv) -> bool:
     """Whether the target's container logs in to production's server over the network."""
-    probe = [*prod.client(), f"--host={source}", "--connect-timeout=10", "-e", "SELECT 1",
+    probe = [*prod.client(), f"--host={SOURCE_ALIAS}", "--connect-timeout=10", "-e", "SELECT 1",
              prod.env.db_name]  # fmt: skip
     script = f'MYSQL_PWD="$SOURCE_PWD" {shlex.join(probe)}'
     try:
@@ -103,12 +115,12 @@ def _reachable(prod: SiteEnv, dest: SiteEnv, source: str) -> bool:
     return True
 
 
-def _pull(prod: SiteEnv, dest: SiteEnv, skipped: list[str], source: str) -> int:
+def _pull(prod: SiteEnv, dest: SiteEnv, skipped: list[str]) -> int:
     """Run the dump inside dest's db container, piped into its client; the bytes of SQL."""
     load = shlex.join([*dest.client(), dest.env.db_name])
     script = (
         "set -o pipefail; count=$(mktemp); trap 'rm -f \"$count\"' EXIT; "
-        f'{{ export MYSQL_PWD="$SOURCE_PWD"; {dump_command(prod, skipped, source)}; }}'
+        f'{{ export MYSQL_PWD="$SOURCE_PWD"; {dump_command(prod, skipped, SOURCE_ALIAS)}; }}'
         f' | tee >(wc -c > "$count") | {load}; status=$?; wait $!; cat "$count"; exit $status'
     )
     command = ["bash", "-c", script]
