@@ -100,6 +100,10 @@ def test_a_clone_into_dev_is_sanitized_and_complete(fresh: World) -> None:
     assert _count(fresh, "dev", "SELECT COUNT(*) FROM drupal_triage_backup.users_field_data") == 6
     assert report.bytes_imported > 100_000
 
+    # The target pulled the dump over a network of the clone's own, which is gone.
+    assert not any("relayed through Triage" in line for line in reporter.lines)
+    assert fresh.client.networks.list(filters={"label": "triage.role=clone"}) == []
+
     # Files: a copy of prod's (dev's own are gone), byte for byte.
     assert report.files_copied and fresh.files("dev") == sorted(PROD_FILES)
     digest = ["sh", "-c", f"cd {site_fixtures.FILES_PATH} && md5sum logo.png"]
@@ -235,3 +239,17 @@ def test_between_two_engines_the_dump_is_relayed(fresh: World) -> None:
     assert report.bytes_imported > 100_000 and not report.unsafe
     assert _count(fresh, "dev", "SELECT COUNT(*) FROM users_field_data WHERE uid > 0") == 305
     assert _count(fresh, "dev", "SELECT COUNT(*) FROM contact_message") == 43
+
+
+def test_where_the_backup_schema_is_refused_the_target_is_dumped(fresh: World) -> None:
+    grant = "ON `drupal\\_triage\\_backup`.* {} 'drupal'@'%'"
+    fresh.sql("dev", "REVOKE ALL PRIVILEGES " + grant.format("FROM"))
+    reporter = ListReporter()
+    try:
+        report = clone_prod(fresh.site, "dev", reporter, fresh.engines, skip_files=True)
+    finally:
+        fresh.sql("dev", "GRANT ALL PRIVILEGES " + grant.format("TO"))
+    assert "a dump is made instead" in "\n".join(reporter.lines)
+    assert report.backup.startswith("/var/backups/triage/drupal-")
+    fresh.run("dev", "db", ["test", "-s", report.backup])
+    assert not report.unsafe
