@@ -15,6 +15,7 @@ the clone), and the ratio of the medians.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from dockerd import ensure_docker, ensure_images  # noqa: E402
 from site_fixtures import World, build_world  # noqa: E402
 
 from core.clone import clone_prod  # noqa: E402
+from core.environments import Engines  # noqa: E402
 from core.reporting import ListReporter  # noqa: E402
 from core.sanitize import find_addresses, text_columns  # noqa: E402
 from core.site_env import SiteEnv  # noqa: E402
@@ -99,9 +101,27 @@ def scan(world: World) -> tuple[float, int]:
     return time.perf_counter() - started, sum(len(names) for names in columns.values())
 
 
+def relay_clone(world: World) -> dict[str, float]:
+    """clone_prod with dev named by another address of the engine: the relay's path; times."""
+    site = world.site.model_copy(deep=True)
+    site.envs["dev"].docker_host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    engines = Engines({"": world.client})
+    started = time.perf_counter()
+    try:
+        report = clone_prod(site, "dev", ListReporter(), engines)
+    finally:
+        engines.close()
+    times = {step.name: step.seconds for step in report.steps}
+    return {"total": time.perf_counter() - started, "import": times["import"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="pairs of runs (default 3)")
+    parser.add_argument(
+        "--relay", action="store_true",
+        help="also clone through the relay (as between two engines) in each run",
+    )  # fmt: skip
     args = parser.parse_args()
     client = ensure_docker()
     ensure_images(client)
@@ -109,6 +129,7 @@ def main() -> None:
     plain: list[float] = []
     clone: list[float] = []
     scans: list[float] = []
+    relayed: dict[str, list[float]] = defaultdict(list)
     columns = 0
     with tempfile.TemporaryDirectory() as tmp, build_world(client, Path(tmp), ("prod", "dev")) as w:
         started = time.perf_counter()
@@ -128,12 +149,18 @@ def main() -> None:
             print(f"run {run + 1}: plain pipe {seconds:.2f} s ({sql_bytes / 1e6:.0f} MB of SQL), "
                   f"clone_prod {clone[-1]:.2f} s ({report.bytes_imported / 1e6:.0f} MB of SQL, "
                   f"skipped data of {', '.join(report.skipped_tables)})")  # fmt: skip
+            if args.relay:
+                for name, value in relay_clone(w).items():
+                    relayed[name].append(value)
     print("clone_prod steps (median s):")
     for name, samples in steps.items():
         print(f"  {name:<12} {statistics.median(samples):7.2f}")
     scan_s = statistics.median(scans)
     print(f"scan for addresses ({columns} text columns, in the verify): {scan_s:.2f} s, "
           f"{scan_s / statistics.median(clone):.0%} of the clone")  # fmt: skip
+    if relayed:
+        print(f"clone_prod through the relay: {statistics.median(relayed['total']):.2f} s, "
+              f"import {statistics.median(relayed['import']):.2f} s (median)")  # fmt: skip
     ratio = statistics.median(clone) / statistics.median(plain)
     print(f"plain mysqldump | mariadb: {statistics.median(plain):.2f} s (median)")
     print(f"clone_prod:                {statistics.median(clone):.2f} s (median)")
