@@ -1,9 +1,9 @@
 """What a clone does about personal data: Drupal's sanitizing, then a scan for any address left.
 
 The sanitizing covers what `drush sql:sanitize` covers, for the tables the database has:
-accounts (mail, init and password of users_field_data), sessions (emptied), comments (mail and
-hostname of comment_field_data) and the accounts' fields (the text values of the user__field_*
-tables); then the site's own `sanitize_sql` from sites.toml.
+accounts (mail, init and password of users_field_data), sessions (emptied), comments (name,
+mail, homepage and hostname of comment_field_data) and the accounts' fields (the text values
+of the user__field_* tables); then the site's own `sanitize_sql` from sites.toml.
 
 The check does not guess where personal data lives: it scans every text column (char,
 varchar, *text) of every table in the database for an e-mail address, in SQL inside the db
@@ -24,6 +24,13 @@ SANITIZED_DOMAIN = "localhost.localdomain"
 UNUSABLE_PASSWORD = "!sanitized-by-triage"
 """Not a hash any password matches: every account needs a new password on a clone."""
 TEXT_TYPES = ("char", "varchar", "tinytext", "text", "mediumtext", "longtext")
+COMMENT_VALUES = {
+    "name": "IF(uid = 0, 'Anonymous', CONCAT('User', uid))",
+    "mail": f"IF(uid = 0, '', CONCAT('user+', uid, '@{SANITIZED_DOMAIN}'))",
+    "homepage": "'http://example.com'",
+    "hostname": "'127.0.0.1'",
+}
+"""What drush's sanitizing sets in comment_field_data, and the commenter's address (hostname)."""
 _FIELD_TABLE = re.compile(r"user__field_[A-Za-z0-9_]+")
 _FIELD_KEYS = {"bundle", "langcode"}
 
@@ -70,23 +77,23 @@ def default_statements(columns: Columns) -> list[str]:
     if "sessions" in columns:
         statements.append("TRUNCATE TABLE sessions")
     if "comment_field_data" in columns:
-        statements.append(
-            "UPDATE comment_field_data SET mail = IF(mail IS NULL OR mail = '', mail,"
-            f" CONCAT('comment+', cid, '@{SANITIZED_DOMAIN}')), hostname = '127.0.0.1'"
-        )
+        sets = [f"{name} = {value}" for name, value in COMMENT_VALUES.items()
+                if name in columns["comment_field_data"]]  # fmt: skip
+        statements += [f"UPDATE comment_field_data SET {', '.join(sets)}"] if sets else []
     for table, names in columns.items():
-        if not _FIELD_TABLE.fullmatch(table):
-            continue
         values = [n for n in names if n not in _FIELD_KEYS and not n.endswith("_format")]
-        if values:
-            sets = ", ".join(
-                f"{_ident(name)} = IF({_ident(name)} LIKE '%@%',"
-                f" CONCAT('user+', entity_id, '@{SANITIZED_DOMAIN}'),"
-                f" CONCAT('sanitized ', entity_id))"
-                for name in values
-            )
-            statements.append(f"UPDATE {_ident(table)} SET {sets}")
+        if _FIELD_TABLE.fullmatch(table) and values:
+            statements.append(f"UPDATE {_ident(table)} SET {', '.join(map(_field_value, values))}")
     return statements
+
+
+def _field_value(name: str) -> str:
+    """An account's field value: an address becomes a sanitized one, other text a placeholder."""
+    column = _ident(name)
+    return (
+        f"{column} = IF({column} LIKE '%@%', CONCAT('user+', entity_id, '@{SANITIZED_DOMAIN}'),"
+        " CONCAT('sanitized ', entity_id))"
+    )
 
 
 def address_pattern(site: Site) -> str:

@@ -114,7 +114,11 @@ def test_drupals_sanitizing_covers_the_tables_there_are() -> None:
     text = "\n".join(statements)
     assert statements[0].startswith("UPDATE users_field_data SET mail = CONCAT('user+', uid")
     assert "TRUNCATE TABLE sessions" in statements
-    assert "UPDATE comment_field_data SET mail = " in text and "hostname = '127.0.0.1'" in text
+    assert (
+        "UPDATE comment_field_data SET name = IF(uid = 0, 'Anonymous', CONCAT('User', uid)),"
+        " mail = IF(uid = 0, '', CONCAT('user+', uid, '@localhost.localdomain')),"
+        " hostname = '127.0.0.1'"
+    ) in statements  # homepage: not a column of this table
     assert "UPDATE `user__field_phone` SET `field_phone_value` = " in text
     assert "`field_bio_value` = " in text and "field_bio_format" not in text
     assert "bundle" not in text and "node__body" not in text
