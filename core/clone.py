@@ -110,7 +110,11 @@ def clone_prod(
         report.skipped_tables = prod.tables_like(site.skip_tables)
         reporter.log(f"data left out: {', '.join(report.skipped_tables) or 'none'}")
     with _step(report, reporter, "backup"):
-        report.backup = dest.set_aside() or dest.backup()
+        if dest.is_unsafe():  # unsanitized production data is not worth keeping
+            reporter.log(f"{target} holds data that has not passed the sanitize check: it is "
+                         "dropped, not backed up (an older backup stays where it is)")  # fmt: skip
+        else:
+            report.backup = dest.set_aside() or dest.backup()
     with _step(report, reporter, "import"):
         dest.mark_unsafe("production data was imported and has not passed the sanitize check")
         report.unsafe = not reporter.dry_run

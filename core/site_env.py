@@ -235,6 +235,13 @@ class SiteEnv:
         script = 'printf "%s\\n" "$1" > "$2"'
         exec_in(self.web, ["sh", "-c", script, "sh", why, UNSAFE_MARKER], self.reporter)
 
+    def is_unsafe(self) -> bool:
+        """Whether the unsafe marker is there: the database has not passed the sanitize check."""
+        script = 'if test -e "$1"; then echo unsafe; fi'
+        found = exec_in(self.web, ["sh", "-c", script, "sh", UNSAFE_MARKER], self.reporter,
+                        read_only=True, echo=False)  # fmt: skip
+        return found.strip() == "unsafe"
+
     def clear_unsafe(self) -> None:
         """Remove the unsafe marker."""
         exec_in(self.web, ["rm", "-f", UNSAFE_MARKER], self.reporter)

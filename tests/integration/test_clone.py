@@ -160,9 +160,13 @@ def test_a_failed_sanitize_check_marks_the_env_unsafe(fresh: World) -> None:
     assert state(fresh.engines, leaky, "dev").unsafe
     assert "users_field_data.init" in fresh.run("dev", "web", ["cat", UNSAFE_MARKER])
 
-    # A good clone afterwards makes it safe again.
-    clone_prod(fresh.site, "dev", ListReporter(), fresh.engines, skip_files=True)
+    # A good clone afterwards makes it safe again, and keeps no backup of the unsafe data:
+    # the backup is still dev's own from before the failed clone.
+    again = clone_prod(fresh.site, "dev", ListReporter(), fresh.engines, skip_files=True)
     assert not state(fresh.engines, fresh.site, "dev").unsafe
+    assert again.backup == ""
+    kept = "SELECT init FROM drupal_triage_backup.users_field_data WHERE uid = 2"
+    assert fresh.sql("dev", kept) == f"jane.miller@{PROD_DOMAIN}"
 
 
 def test_addresses_the_sanitizing_missed_anywhere_mark_the_env_unsafe(fresh: World) -> None:
