@@ -124,6 +124,8 @@ class EnvState:
         return self.web.status if self.web.status != "running" else self.db.status
 
 
+BACKUP_SCHEMA_SUFFIX = "_triage_backup"
+"""The schema beside an environment's database that holds its tables from before a clone."""
 UNSAFE_MARKER = "/.triage-unsafe"
 """A file in the web container: the database holds production data that was not sanitized."""
 
@@ -255,6 +257,11 @@ def create(
         **common,
     )
     wait_ready([db, web], wait)
+    if env.db_user != "root":
+        # A clone moves the old tables into a schema beside the database: the user needs it.
+        schema = (env.db_name + BACKUP_SCHEMA_SUFFIX).replace("`", "``").replace("_", "\\_")
+        user = env.db_user.replace("'", "''")
+        db.exec_run(["mariadb", "-e", f"GRANT ALL PRIVILEGES ON `{schema}`.* TO '{user}'@'%'"])
     return state(engines, site, env_name)
 
 

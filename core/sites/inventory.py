@@ -14,7 +14,9 @@ one sentence naming the file, the site and the key. Example::
     post_clone = ["drush deploy"]
     maintenance_on = ["drush state:set system.maintenance_mode 1"]
     maintenance_off = ["drush state:set system.maintenance_mode 0"]
-    sanitize_sql = ["UPDATE users_field_data SET name = CONCAT('user', uid) WHERE uid > 1"]
+    sanitize_sql = ["UPDATE webform_submission_data SET value = 'sanitized'"]
+    allowed_emails = ["sales@acme.example"]     # a clone may keep these (published content)
+    allowed_email_domains = ["agency.example"]  # and addresses at these domains
 
     [sites.acme-www.envs.prod]
     docker_host = "ssh://deploy@web1.example"     # default: the local engine
@@ -27,6 +29,7 @@ one sentence naming the file, the site and the key. Example::
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -36,6 +39,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from triage.core.errors import ConfigError, NotFound
 
 PROD = "prod"
+DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+"""A mail domain as the clone's check for addresses reads one (letters, digits, -, dots)."""
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@" + DOMAIN.pattern)
 
 
 class Model(BaseModel):
@@ -113,11 +119,33 @@ class Site(Model):
     maintenance_off: list[str] = Field(default_factory=list)
     sanitize_sql: list[str] = Field(default_factory=list)
     """Extra SQL run after the default Drupal sanitizing."""
+    allowed_emails: list[str] = Field(default_factory=list)
+    """Addresses a clone may keep, e.g. the shop's own in published content (any case)."""
+    allowed_email_domains: list[str] = Field(default_factory=list)
+    """Domains (with their subdomains) whose addresses a clone may keep, e.g. the agency's."""
     skip_tables: list[str] = Field(
         default_factory=lambda: ["cache_%", "cachetags", "sessions", "watchdog"]
     )
     """Tables whose data a clone leaves out (LIKE patterns)."""
     envs: dict[str, Environment] = Field(default_factory=dict)
+
+    @field_validator("allowed_emails")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not EMAIL.fullmatch(value):
+                raise ValueError(f"{value!r} is not an e-mail address: write it as name@domain.tld")
+        return [value.lower() for value in values]
+
+    @field_validator("allowed_email_domains")
+    @classmethod
+    def _domains(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not DOMAIN.fullmatch(value):
+                raise ValueError(
+                    f"{value!r} is not a mail domain: write it as domain.tld, without @ or *"
+                )
+        return [value.lower() for value in values]
 
     @model_validator(mode="after")
     def _has_prod(self) -> Site:

@@ -13,7 +13,13 @@ from datetime import UTC, datetime
 from triage.core.errors import ConfigError
 from triage.core.jobs.reporting import Reporter
 from triage.core.sites.containers import CommandFailed, copy_files, exec_in
-from triage.core.sites.environments import UNSAFE_MARKER, Engines, container, state
+from triage.core.sites.environments import (
+    BACKUP_SCHEMA_SUFFIX,
+    UNSAFE_MARKER,
+    Engines,
+    container,
+    state,
+)
 from triage.core.sites.inventory import PROD, Site
 
 BACKUP_DIR = "/var/backups/triage"
@@ -102,6 +108,62 @@ class SiteEnv:
         self.reporter.log(f"backup of {self.env.db_name}: {self.db.name}:{path}")
         return path
 
+    @property
+    def backup_schema(self) -> str:
+        """The schema a clone moves the database's old tables into."""
+        return self.env.db_name + BACKUP_SCHEMA_SUFFIX
+
+    def set_aside(self) -> str:
+        """Move every table into the backup schema (emptied first), at once; its name.
+
+        "" when that cannot be done (the user may not create the schema; views or triggers,
+        which cannot move between schemas), after saying why: then back up with `backup()`.
+        """
+        rows = self.sql(
+            "SELECT table_type, table_name FROM information_schema.tables"
+            " WHERE table_schema = DATABASE() UNION ALL SELECT 'TRIGGER', trigger_name"
+            " FROM information_schema.triggers WHERE trigger_schema = DATABASE()",
+            read_only=True,
+        )
+        kinds = [line.split("\t") for line in rows.splitlines()]
+        if any(kind != "BASE TABLE" for kind, _name in kinds):
+            self.reporter.log("backup: views or triggers cannot move to another schema")
+            return ""
+        schema, database = _ident(self.backup_schema), _ident(self.env.db_name)
+        moves = ", ".join(
+            f"{database}.{_ident(name)} TO {schema}.{_ident(name)}" for _kind, name in kinds
+        )
+        statements = [f"DROP DATABASE IF EXISTS {schema}", f"CREATE DATABASE {schema}"]
+        statements += [f"RENAME TABLE {moves}"] if moves else []
+        try:
+            self.sql(";\n".join(statements))
+        except CommandFailed as error:
+            self.reporter.log(
+                f"backup: {error.reason}; a dump is made instead (grant {self.env.db_user} "
+                f"every privilege on {self.backup_schema} to make the backup instant)"
+            )
+            return ""
+        if not self.reporter.dry_run:
+            self.reporter.log(
+                f"backup of {self.env.db_name}: its tables are in {self.backup_schema}"
+            )
+        return self.backup_schema
+
+    def put_back(self, schema: str) -> None:
+        """Replace the database's tables with those `set_aside` moved into `schema`."""
+        self.drop_tables()
+        rows = self.sql(
+            "SELECT table_name FROM information_schema.tables"
+            f" WHERE table_schema = '{schema.replace(chr(39), chr(39) * 2)}'",
+            read_only=True,
+        )
+        old, database = _ident(schema), _ident(self.env.db_name)
+        moves = ", ".join(
+            f"{old}.{_ident(name)} TO {database}.{_ident(name)}" for name in rows.split()
+        )
+        if moves:
+            self.sql(f"RENAME TABLE {moves}")
+
     def restore(self, path: str) -> None:
         """Replace the database with the backup at `path` (in the db container)."""
         self.drop_tables()
@@ -179,6 +241,13 @@ class SiteEnv:
         script = 'printf "%s\\n" "$1" > "$2"'
         exec_in(self.web, ["sh", "-c", script, "sh", why, UNSAFE_MARKER], self.reporter)
 
+    def is_unsafe(self) -> bool:
+        """Whether the unsafe marker is there: the database has not passed the sanitize check."""
+        script = 'if test -e "$1"; then echo unsafe; fi'
+        found = exec_in(self.web, ["sh", "-c", script, "sh", UNSAFE_MARKER], self.reporter,
+                        read_only=True, echo=False)  # fmt: skip
+        return found.strip() == "unsafe"
+
     def clear_unsafe(self) -> None:
         """Remove the unsafe marker."""
         exec_in(self.web, ["rm", "-f", UNSAFE_MARKER], self.reporter)
@@ -190,6 +259,10 @@ class SiteEnv:
     def url(self) -> str:
         """The environment's URL: from sites.toml, or the web container's published port."""
         return self.env.url or state(self.engines, self.site, self.name).url
+
+
+def _ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
 
 
 def refuse_prod_containers(site: Site, env_name: str) -> None:

@@ -227,4 +227,121 @@ INSERT INTO `node__body` (`bundle`, `deleted`, `entity_id`, `revision_id`, `lang
 ('article', 0, 3, 3, 'en', 0, '<p>Read the full catalogue at https://www.acme.example/catalogue/2024 and tell Jane (jane.miller@acme.example) what you think.</p>', '', 'basic_html'),
 ('article', 0, 4, 4, 'en', 0, '<p>Not published yet. Preview: https://www.acme.example/node/4</p>', '', 'basic_html');
 
+-- Personal data beyond the accounts, as the sanitizing and its check must find it: comments by
+-- visitors, the messages of the contact form (contact_storage) and of a webform, and fields of
+-- the accounts. Customers write from gmail.com; staff from acme-shop.example, the domain the
+-- shop runs at, which is not the domain of the site's mail (acme.example).
+DROP TABLE IF EXISTS `comment_field_data`;
+CREATE TABLE `comment_field_data` (
+  `cid` int(10) unsigned NOT NULL,
+  `comment_type` varchar(32) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL COMMENT 'The ID of the target entity.',
+  `langcode` varchar(12) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL,
+  `status` tinyint(4) NOT NULL,
+  `uid` int(10) unsigned NOT NULL COMMENT 'The ID of the target entity.',
+  `pid` int(10) unsigned DEFAULT NULL COMMENT 'The ID of the target entity.',
+  `entity_id` int(10) unsigned DEFAULT NULL COMMENT 'The ID of the target entity.',
+  `subject` varchar(64) DEFAULT NULL,
+  `name` varchar(60) DEFAULT NULL,
+  `mail` varchar(254) DEFAULT NULL,
+  `homepage` varchar(255) DEFAULT NULL,
+  `hostname` varchar(128) DEFAULT NULL,
+  `created` int(11) NOT NULL,
+  `changed` int(11) DEFAULT NULL,
+  `thread` varchar(255) NOT NULL,
+  `entity_type` varchar(32) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL,
+  `field_name` varchar(32) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL,
+  `default_langcode` tinyint(4) NOT NULL,
+  PRIMARY KEY (`cid`,`langcode`),
+  KEY `comment__id__default_langcode__langcode` (`cid`,`default_langcode`,`langcode`),
+  KEY `comment_field__uid__target_id` (`uid`),
+  KEY `comment__entity_langcode` (`entity_id`,`entity_type`,`comment_type`,`default_langcode`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='The data table for comment entities.';
+INSERT INTO `comment_field_data` (`cid`, `comment_type`, `langcode`, `status`, `uid`, `pid`, `entity_id`, `subject`, `name`, `mail`, `homepage`, `hostname`, `created`, `changed`, `thread`, `entity_type`, `field_name`, `default_langcode`) VALUES
+(1, 'comment', 'en', 1, 0, NULL, 3, 'Does it fit a Mark III stand?', 'Wile E.', 'wile.e.coyote1949@gmail.com', NULL, '198.51.100.23', 1708506900, 1708506900, '01/', 'node', 'comment', 1),
+(2, 'comment', 'en', 1, 3, 1, 3, 'Yes it does', 'tom.baker', NULL, NULL, '203.0.113.24', 1708510500, 1708510500, '01.00/', 'node', 'comment', 1),
+(3, 'comment', 'en', 0, 0, NULL, 3, 'Bulk order', 'Lisa Nguyen', 'lisa.nguyen@acme-shop.example', NULL, '192.0.2.77', 1708593300, 1708593300, '02/', 'node', 'comment', 1),
+(4, 'comment', 'en', 1, 0, NULL, 3, 'Shipping to Canada?', 'R. Runner', 'road.runner.beep@gmail.com', NULL, '198.51.100.99', 1709111700, 1709111700, '03/', 'node', 'comment', 1);
+
+DROP TABLE IF EXISTS `contact_message`;
+CREATE TABLE `contact_message` (
+  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  `uuid` varchar(128) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL,
+  `contact_form` varchar(32) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL COMMENT 'The ID of the target entity.',
+  `langcode` varchar(12) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL,
+  `name` varchar(255) DEFAULT NULL,
+  `mail` varchar(254) DEFAULT NULL,
+  `subject` varchar(100) DEFAULT NULL,
+  `message` longtext DEFAULT NULL,
+  `copy` tinyint(4) DEFAULT NULL,
+  `recipient` int(10) unsigned DEFAULT NULL COMMENT 'The ID of the target entity.',
+  `ip_address` varchar(128) DEFAULT NULL,
+  `created` int(11) DEFAULT NULL,
+  `uid` int(10) unsigned DEFAULT NULL COMMENT 'The ID of the target entity.',
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `contact_message_field__uuid__value` (`uuid`),
+  KEY `contact_message_field__contact_form__target_id` (`contact_form`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='The base table for contact_message entities.';
+INSERT INTO `contact_message` (`id`, `uuid`, `contact_form`, `langcode`, `name`, `mail`, `subject`, `message`, `copy`, `recipient`, `ip_address`, `created`, `uid`) VALUES
+(1, 'c0a1b2c3-0001-4000-8000-000000000001', 'feedback', 'en', 'Anna Kowalski', 'anna.kowalski@gmail.com', 'Quote for 3 anvils', 'Please send the quote for three Mark IV anvils. My husband reads mail at piotr.kowalski.77@gmail.com too.', 0, NULL, '198.51.100.41', 1708420900, 0),
+(2, 'c0a1b2c3-0002-4000-8000-000000000002', 'feedback', 'en', 'Lisa Nguyen', 'lisa.nguyen@acme-shop.example', 'Stock levels', 'Can the website show stock levels? Lisa, shop floor', 0, NULL, '192.0.2.77', 1708593000, 0),
+(3, 'c0a1b2c3-0003-4000-8000-000000000003', 'feedback', 'en', 'Bob R.', 'bob.r.1961@gmail.com', 'Broken magnet', 'My giant magnet arrived broken. Call me on +1 555 0199.', 1, NULL, '203.0.113.200', 1709111000, 0);
+
+DROP TABLE IF EXISTS `webform_submission_data`;
+CREATE TABLE `webform_submission_data` (
+  `webform_id` varchar(32) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL COMMENT 'The webform id.',
+  `sid` int(10) unsigned NOT NULL COMMENT 'The unique identifier for this submission.',
+  `name` varchar(128) NOT NULL COMMENT 'The name of the element.',
+  `property` varchar(128) NOT NULL DEFAULT '' COMMENT 'The property of the element''s value.',
+  `delta` int(10) unsigned NOT NULL DEFAULT 0 COMMENT 'The delta of the element''s value.',
+  `value` longtext NOT NULL COMMENT 'The element''s value.',
+  PRIMARY KEY (`sid`,`name`,`property`,`delta`),
+  KEY `webform_id` (`webform_id`),
+  KEY `sid_webform_id` (`sid`,`webform_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Stores all submitted data for webform submissions.';
+INSERT INTO `webform_submission_data` (`webform_id`, `sid`, `name`, `property`, `delta`, `value`) VALUES
+('catalogue_request', 1, 'name', '', 0, 'Anna Kowalski'),
+('catalogue_request', 1, 'email', '', 0, 'anna.kowalski@gmail.com'),
+('catalogue_request', 1, 'message', '', 0, 'The printed catalogue, please.'),
+('catalogue_request', 2, 'name', '', 0, 'Lisa Nguyen'),
+('catalogue_request', 2, 'email', '', 0, 'Lisa.Nguyen@acme-shop.example'),
+('catalogue_request', 2, 'message', '', 0, 'Send a copy to my own address, lisa.n1988@gmail.com.'),
+('catalogue_request', 3, 'name', '', 0, 'Bob R.'),
+('catalogue_request', 3, 'email', '', 0, 'bob.r.1961@gmail.com'),
+('catalogue_request', 3, 'message', '', 0, 'Only the magnets section.');
+
+DROP TABLE IF EXISTS `user__field_full_name`;
+CREATE TABLE `user__field_full_name` (
+  `bundle` varchar(128) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL DEFAULT '' COMMENT 'The field instance bundle to which this row belongs, used when deleting a field instance',
+  `deleted` tinyint(4) NOT NULL DEFAULT 0 COMMENT 'A boolean indicating whether this data item has been deleted',
+  `entity_id` int(10) unsigned NOT NULL COMMENT 'The entity id this data is attached to',
+  `revision_id` int(10) unsigned NOT NULL COMMENT 'The entity revision id this data is attached to',
+  `langcode` varchar(32) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL DEFAULT '' COMMENT 'The language code for this data item.',
+  `delta` int(10) unsigned NOT NULL COMMENT 'The sequence number for this data item, used for multi-value fields',
+  `field_full_name_value` varchar(255) NOT NULL,
+  PRIMARY KEY (`entity_id`,`deleted`,`delta`,`langcode`),
+  KEY `bundle` (`bundle`),
+  KEY `revision_id` (`revision_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Data storage for user field field_full_name.';
+INSERT INTO `user__field_full_name` (`bundle`, `deleted`, `entity_id`, `revision_id`, `langcode`, `delta`, `field_full_name_value`) VALUES
+('user', 0, 2, 2, 'en', 0, 'Jane Miller'),
+('user', 0, 3, 3, 'en', 0, 'Tom Baker'),
+('user', 0, 4, 4, 'en', 0, 'Sarah Cole');
+
+DROP TABLE IF EXISTS `user__field_private_mail`;
+CREATE TABLE `user__field_private_mail` (
+  `bundle` varchar(128) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL DEFAULT '' COMMENT 'The field instance bundle to which this row belongs, used when deleting a field instance',
+  `deleted` tinyint(4) NOT NULL DEFAULT 0 COMMENT 'A boolean indicating whether this data item has been deleted',
+  `entity_id` int(10) unsigned NOT NULL COMMENT 'The entity id this data is attached to',
+  `revision_id` int(10) unsigned NOT NULL COMMENT 'The entity revision id this data is attached to',
+  `langcode` varchar(32) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL DEFAULT '' COMMENT 'The language code for this data item.',
+  `delta` int(10) unsigned NOT NULL COMMENT 'The sequence number for this data item, used for multi-value fields',
+  `field_private_mail_value` varchar(254) DEFAULT NULL,
+  PRIMARY KEY (`entity_id`,`deleted`,`delta`,`langcode`),
+  KEY `bundle` (`bundle`),
+  KEY `revision_id` (`revision_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Data storage for user field field_private_mail.';
+INSERT INTO `user__field_private_mail` (`bundle`, `deleted`, `entity_id`, `revision_id`, `langcode`, `delta`, `field_private_mail_value`) VALUES
+('user', 0, 2, 2, 'en', 0, 'jane.miller.home@gmail.com'),
+('user', 0, 4, 4, 'en', 0, 'sarah.cole@acme-shop.example');
+
 SET foreign_key_checks = 1;

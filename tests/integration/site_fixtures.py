@@ -3,7 +3,9 @@
 `build_world()` makes it on the engine of tests/dockerd.py, with `core.environments.create`:
 per environment a triage/mariadb and a triage/php-site container on a network of their own,
 the web port published on 127.0.0.1. Prod's database is schema.sql plus generated production
-rows (accounts and contact messages at acme.example, sessions, cache and log entries); prod's
+rows (accounts and contact messages at acme.example, sessions, cache and log entries; the
+comments, contact and webform messages and account fields of schema.sql hold customers' gmail.com
+and staff's acme-shop.example addresses, which the site's sanitize SQL covers); prod's
 files directory holds a few files. The site's code lives in a bare git repository (the remote)
 with a local checkout beside it; the remote is mounted into every web container, whose code
 path is a checkout of it at main. Everything made is removed by id when the world goes.
@@ -57,10 +59,19 @@ BRANCH_OK = "ACME-1-new-version"
 BRANCH_BROKEN = "ACME-2-broken-deploy"
 BRANCH_MERGED = "ACME-3-merged-fix"
 BROKEN_TITLE = "Changed by a broken deploy"
+SHOP_DOMAIN = "acme-shop.example"
+"""Where production runs and its staff write from; not the domain of the site's mail."""
 CONTACT_SQL = (
     "UPDATE contact_message SET mail = CONCAT('contact+', id, '@localhost.localdomain'),"
-    " message = 'sanitized'"
+    " message = 'sanitized', ip_address = '127.0.0.1'"
 )
+WEBFORM_SQL = (
+    "UPDATE webform_submission_data SET value = IF(name = 'email',"
+    " CONCAT('webform+', sid, '@localhost.localdomain'), 'sanitized')"
+    " WHERE name IN ('email', 'message')"
+)
+PUBLISHED_ADDRESSES = [f"sales@{PROD_DOMAIN}", f"jane.miller@{PROD_DOMAIN}"]
+"""Addresses that the site's published content shows (node__body): allowed in a clone."""
 GIT_ENV = {
     **os.environ,
     "GIT_AUTHOR_NAME": "Test",
@@ -258,9 +269,8 @@ def prod_rows(users: int = 300) -> str:
         "INSERT INTO watchdog (uid, type, message, variables, severity, location, hostname,"
         " timestamp) SELECT 0, 'php', 'Notice', '', 5, 'https://www.acme.example/', '1.2.3.4',"
         " 1795711320 FROM seq_1_to_200",
-        "CREATE TABLE contact_message (id INT PRIMARY KEY, name VARCHAR(100),"
-        " mail VARCHAR(254), message TEXT)",
-        "INSERT INTO contact_message SELECT seq, CONCAT('Visitor ', seq),"
+        "INSERT INTO contact_message (id, uuid, contact_form, langcode, name, mail, message)"
+        " SELECT seq + 100, UUID(), 'feedback', 'en', CONCAT('Visitor ', seq),"
         f" CONCAT('visitor', seq, '@{PROD_DOMAIN}'),"
         f" CONCAT('Please call back, or write to visitor', seq, '@{PROD_DOMAIN}')"
         " FROM seq_1_to_40",
@@ -284,7 +294,8 @@ def make_site(prefix: str, remote: Path, checkout: Path, envs: tuple[str, ...]) 
         post_clone=["drush deploy"], deploy=["drush deploy", "sh scripts/deploy.sh"],
         maintenance_on=["drush sset system.maintenance_mode 1"],
         maintenance_off=["drush sset system.maintenance_mode 0"],
-        sanitize_sql=[CONTACT_SQL], envs={name: environment(name) for name in envs},
+        sanitize_sql=[CONTACT_SQL, WEBFORM_SQL], allowed_emails=PUBLISHED_ADDRESSES,
+        envs={name: environment(name) for name in envs},
     )  # fmt: skip
     site.id = prefix
     return site

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 import site_fixtures
-from site_fixtures import BRANCH_OK, CONTACT_SQL, PROD_DOMAIN, PROD_FILES, World
+from site_fixtures import (
+    BRANCH_OK,
+    CONTACT_SQL,
+    PROD_DOMAIN,
+    PROD_FILES,
+    SHOP_DOMAIN,
+    WEBFORM_SQL,
+    World,
+)
 
 from triage.core.jobs.reporting import ListReporter
-from triage.core.sites.clone import (
-    UNUSABLE_PASSWORD,
-    CloneFailed,
-    CloneIntoProd,
-    UnsafeClone,
-    clone_prod,
-)
-from triage.core.sites.environments import UNSAFE_MARKER, state
+from triage.core.sanitize import UNUSABLE_PASSWORD
+from triage.core.sites.clone import CloneFailed, CloneIntoProd, UnsafeClone, clone_prod
+from triage.core.sites.environments import UNSAFE_MARKER, Engines, state
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
@@ -64,7 +69,28 @@ def test_a_clone_into_dev_is_sanitized_and_complete(fresh: World) -> None:
     assert _count(fresh, "dev", "SELECT COUNT(*) FROM sessions") == 0
     assert _count(fresh, "dev", f"SELECT COUNT(*) FROM contact_message WHERE mail LIKE "
                   f"'%{PROD_DOMAIN}%' OR message LIKE '%{PROD_DOMAIN}%'") == 0  # fmt: skip
-    assert _count(fresh, "dev", "SELECT COUNT(*) FROM contact_message") == 40
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM contact_message") == 43
+
+    # What Drupal's own sanitizing covers besides accounts: comments and the accounts' fields.
+    comments = "SELECT cid, name, mail, hostname FROM comment_field_data ORDER BY cid"
+    assert fresh.sql("dev", comments).splitlines() == [
+        "1\tAnonymous\t\t127.0.0.1",
+        "2\tUser3\tuser+3@localhost.localdomain\t127.0.0.1",
+        "3\tAnonymous\t\t127.0.0.1",
+        "4\tAnonymous\t\t127.0.0.1",
+    ]
+    assert fresh.sql("dev", "SELECT field_private_mail_value FROM user__field_private_mail"
+                     " ORDER BY entity_id") == (
+        "user+2@localhost.localdomain\nuser+4@localhost.localdomain"
+    )  # fmt: skip
+    assert "Miller" not in fresh.sql("dev", "SELECT * FROM user__field_full_name")
+
+    # No customer's or staff's address anywhere; the published ones were allowed to stay.
+    for domain in ("gmail.com", SHOP_DOMAIN):
+        assert domain not in fresh.run("dev", "db", ["mariadb-dump", "--skip-extended-insert",
+                                                     "drupal"]), domain  # fmt: skip
+    assert "sales@acme.example" in fresh.sql("dev", "SELECT body_value FROM node__body")
+    assert any("verified: no e-mail address" in line for line in reporter.lines)
 
     # Skipped tables: structure, no rows; production keeps its own.
     for table in SKIPPED:
@@ -72,9 +98,14 @@ def test_a_clone_into_dev_is_sanitized_and_complete(fresh: World) -> None:
         assert _count(fresh, "prod", f"SELECT COUNT(*) FROM {table}") > 0, table
     assert _count(fresh, "prod", "SELECT COUNT(*) FROM sessions") == prod_sessions
 
-    # The target's database was backed up first.
-    assert report.backup.startswith("/var/backups/triage/drupal-")
-    fresh.run("dev", "db", ["test", "-s", report.backup])
+    # The target's old tables were set aside first, in a schema beside its database.
+    assert report.backup == "drupal_triage_backup"
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM drupal_triage_backup.users_field_data") == 6
+    assert report.bytes_imported > 100_000
+
+    # The target pulled the dump over a network of the clone's own, which is gone.
+    assert not any("relayed through Triage" in line for line in reporter.lines)
+    assert fresh.client.networks.list(filters={"label": "triage.role=clone"}) == []
 
     # Files: a copy of prod's (dev's own are gone), byte for byte.
     assert report.files_copied and fresh.files("dev") == sorted(PROD_FILES)
@@ -114,8 +145,8 @@ def test_cloning_into_prod_is_refused(world: World) -> None:
 
 def test_a_failed_sanitize_check_marks_the_env_unsafe(fresh: World) -> None:
     leaky = fresh.site.model_copy(update={"sanitize_sql": [
-        CONTACT_SQL,
-        f"UPDATE users_field_data SET init = 'jane.miller@{PROD_DOMAIN}' WHERE uid = 2",
+        CONTACT_SQL, WEBFORM_SQL,
+        f"UPDATE users_field_data SET init = 'peter.old@{PROD_DOMAIN}' WHERE uid = 2",
     ]})  # fmt: skip
     reporter = ListReporter()
     with pytest.raises(UnsafeClone) as caught:
@@ -130,9 +161,32 @@ def test_a_failed_sanitize_check_marks_the_env_unsafe(fresh: World) -> None:
     assert state(fresh.engines, leaky, "dev").unsafe
     assert "users_field_data.init" in fresh.run("dev", "web", ["cat", UNSAFE_MARKER])
 
-    # A good clone afterwards makes it safe again.
-    clone_prod(fresh.site, "dev", ListReporter(), fresh.engines, skip_files=True)
+    # A good clone afterwards makes it safe again, and keeps no backup of the unsafe data:
+    # the backup is still dev's own from before the failed clone.
+    again = clone_prod(fresh.site, "dev", ListReporter(), fresh.engines, skip_files=True)
     assert not state(fresh.engines, fresh.site, "dev").unsafe
+    assert again.backup == ""
+    kept = "SELECT init FROM drupal_triage_backup.users_field_data WHERE uid = 2"
+    assert fresh.sql("dev", kept) == f"jane.miller@{PROD_DOMAIN}"
+
+
+def test_addresses_the_sanitizing_missed_anywhere_mark_the_env_unsafe(fresh: World) -> None:
+    # The site's SQL forgets the webform, and no published address is allowed.
+    forgetful = fresh.site.model_copy(update={"sanitize_sql": [CONTACT_SQL], "allowed_emails": []})
+    with pytest.raises(UnsafeClone) as caught:
+        clone_prod(forgetful, "dev", ListReporter(), fresh.engines, skip_files=True)
+    message = str(caught.value)
+    # Customers' gmail.com and staff's acme-shop.example addresses in the webform's values,
+    # and the site's addresses in published content: table, column and rows, nothing else.
+    assert "webform_submission_data.value (4 rows)" in message
+    assert "node__body.body_value (2 rows)" in message
+    for sanitized in ("users_field_data", "comment_field_data", "contact_message", "user__field"):
+        assert sanitized not in message, sanitized
+    assert "marked unsafe" in message
+    assert caught.value.report is not None and caught.value.report.unsafe
+    assert state(fresh.engines, forgetful, "dev").unsafe
+    marker = fresh.run("dev", "web", ["cat", UNSAFE_MARKER])
+    assert "webform_submission_data.value (4 rows)" in marker
 
 
 def test_a_dry_run_prints_the_commands_and_changes_nothing(fresh: World) -> None:
@@ -142,8 +196,9 @@ def test_a_dry_run_prints_the_commands_and_changes_nothing(fresh: World) -> None
     report = clone_prod(fresh.site, "dev", reporter, fresh.engines)
     text = "\n".join(reporter.lines)
     assert "mysqldump" in text and "--single-transaction" in text
-    assert "--ignore-table=drupal.watchdog" in text and "| docker exec -i" in text
+    assert "--ignore-table=drupal.watchdog" in text and "--host=triage-clone-source" in text
     assert "UPDATE users_field_data SET mail" in text and "docker cp " in text
+    assert "UPDATE comment_field_data SET name" in text
     assert "drush deploy" in text and "GET http://127.0.0.1:" in text
     assert report.backup and report.dry_run
     assert _count(fresh, "dev", "SELECT COUNT(*) FROM users_field_data WHERE uid > 0") == 5
@@ -160,3 +215,48 @@ def test_an_env_pointing_at_prod_containers_is_refused(world: World) -> None:
     assert caught.value.report is not None
     assert [(step.name, step.ok) for step in caught.value.report.steps] == [("preflight", False)]
     assert _count(world, "prod", "SELECT COUNT(*) FROM sessions") == 53
+
+
+def test_a_failed_import_puts_the_old_tables_back(fresh: World) -> None:
+    # Production's database refuses the user: no pull, no relay; nothing else is touched.
+    broken = fresh.site.model_copy(deep=True)
+    broken.skip_tables = []
+    broken.envs["prod"].db_user = "nobody"
+    reporter = ListReporter()
+    with pytest.raises(CloneFailed, match="stopped at step import") as caught:
+        clone_prod(broken, "dev", reporter, fresh.engines)
+    assert "cannot log in to production's database" in "\n".join(reporter.lines)
+    assert caught.value.report is not None and caught.value.report.backup == ""
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM users_field_data WHERE uid > 0") == 5
+    backup = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '%s'"
+    assert _count(fresh, "dev", backup % "drupal_triage_backup") == 0
+
+
+def test_between_two_engines_the_dump_is_relayed(fresh: World) -> None:
+    # The same engine under another name stands for a second one: Triage relays the stream.
+    apart = fresh.site.model_copy(deep=True)
+    apart.envs["dev"].docker_host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    reporter = ListReporter()
+    engines = Engines({"": fresh.client})
+    try:
+        report = clone_prod(apart, "dev", reporter, engines, skip_files=True)
+    finally:
+        engines.close()
+    assert "relayed through Triage" in "\n".join(reporter.lines)
+    assert report.bytes_imported > 100_000 and not report.unsafe
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM users_field_data WHERE uid > 0") == 305
+    assert _count(fresh, "dev", "SELECT COUNT(*) FROM contact_message") == 43
+
+
+def test_where_the_backup_schema_is_refused_the_target_is_dumped(fresh: World) -> None:
+    grant = "ON `drupal\\_triage\\_backup`.* {} 'drupal'@'%'"
+    fresh.sql("dev", "REVOKE ALL PRIVILEGES " + grant.format("FROM"))
+    reporter = ListReporter()
+    try:
+        report = clone_prod(fresh.site, "dev", reporter, fresh.engines, skip_files=True)
+    finally:
+        fresh.sql("dev", "GRANT ALL PRIVILEGES " + grant.format("TO"))
+    assert "a dump is made instead" in "\n".join(reporter.lines)
+    assert report.backup.startswith("/var/backups/triage/drupal-")
+    fresh.run("dev", "db", ["test", "-s", report.backup])
+    assert not report.unsafe
