@@ -43,9 +43,10 @@ CORE_GROUPS: dict[str, frozenset[str]] = {
     "security": frozenset({"base", "jobs", "sites", "tracker", "board"}),
     "actions": frozenset({"base", "board", "jobs", "sites"}),
     "demo": frozenset({"base", "tracker"}),
+    "demo_run": frozenset({"base", "tracker"}),
 }
 #: Top-level modules of core that join groups rather than being part of the base.
-CORE_JOINERS = frozenset({"actions", "demo"})
+CORE_JOINERS = frozenset({"actions", "demo", "demo_run"})
 
 
 def modules_of(layer: str) -> list[Path]:
