@@ -143,6 +143,10 @@ class TicketBase(SQLModel):
     created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     resolved: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    package: str | None = Field(default=None, max_length=64)
+    """The client's support package, from the configured Jira field (None: not set there)."""
+    service_desk_sla: list[dict[str, Any]] | None = Field(default=None, sa_type=sa.JSON)
+    """Jira Service Management's own SLA cycles (name, due, breached, paused, met), if any."""
 
 
 class TicketFactsBase(SQLModel):

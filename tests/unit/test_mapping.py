@@ -244,6 +244,8 @@ def test_a_cloud_issue_maps_every_ticket_field() -> None:
         "created": datetime(2026, 11, 18, 8, 30, tzinfo=UTC),
         "updated": datetime(2026, 11, 20, 15, 15, 30, 250000, tzinfo=UTC),
         "resolved": None,
+        "package": None,
+        "service_desk_sla": None,
         "synced_at": SYNCED,
     }
 
@@ -327,6 +329,8 @@ def test_a_data_center_issue_maps_every_ticket_field() -> None:
         "created": datetime(2026, 11, 1, 14, 0, tzinfo=UTC),
         "updated": datetime(2026, 11, 2, 21, 45, tzinfo=UTC),
         "resolved": datetime(2026, 11, 2, 21, 45, tzinfo=UTC),
+        "package": None,
+        "service_desk_sla": None,
         "synced_at": SYNCED,
     }
 

@@ -1,0 +1,171 @@
+"""The queue's rule: which open ticket comes first, and a sentence saying why.
+
+1. Breached tickets first, the longest overdue on top.
+2. Then site-down incidents (issue type Incident at severity 1-2, or labelled outage or
+   site-down) and critical security work (a security type or label at severity 1).
+3. Then the least time left before the next breach, in open time of the client's calendar.
+4. Tickets whose clocks are paused (waiting in Feedback/Impediment) come after those whose
+   clocks run, and tickets without any SLA target last.
+5. Ties: severity, then urgency, then package weight (higher first), then age (older first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.sla.clocks import Clock
+from storage.models import BoardColumn
+
+URGENCY_RANK = {"critical": 1, "highest": 1, "high": 2, "medium": 3, "low": 4, "lowest": 5}
+SITE_DOWN_LABELS = frozenset({"outage", "site-down"})
+TIERS = ("breached", "site down or critical security", "time left", "paused", "no SLA target")
+INF = float("inf")
+
+
+@dataclass(slots=True)
+class QueueItem:
+    """One open ticket with its SLA clocks and what the queue made of it."""
+
+    key: str
+    summary: str
+    issue_type: str
+    severity: str
+    severity_rank: int
+    urgency: str | None
+    package: str
+    weight: int
+    assignee: str | None
+    column: BoardColumn | None
+    created: datetime
+    calendar: str
+    labels: tuple[str, ...] = ()
+    defaults: tuple[str, ...] = ()
+    """Facts the ticket lacked and the configured default filled in: "package", "severity"."""
+    clock: Clock | None = None
+    """The clock that breaches next (or breached), of response and resolution."""
+    other: Clock | None = None
+    """The other clock, if the package sets one."""
+    tier: int = 0
+    rank: int = 0
+    """Place in the queue, from 1."""
+    why: str = ""
+    state: str = "none"
+    """One of "breached", "risk" (little time left), "ok", "paused", "none" (no SLA target)."""
+    sort_key: tuple[object, ...] = field(default=(), repr=False)
+
+    @property
+    def left(self) -> float | None:
+        """Open seconds left on the next clock; None without one."""
+        return None if self.clock is None else self.clock.left
+
+    @property
+    def due(self) -> float | None:
+        """UTC timestamp of the next breach (or of the breach); None when paused or none."""
+        return None if self.clock is None else self.clock.due
+
+
+def _state(clock: Clock | None, risk: float) -> str:
+    if clock is None:
+        return "none"
+    if clock.breached:
+        return "breached"
+    if not clock.running:
+        return "paused"
+    return "risk" if clock.left < risk * clock.target else "ok"
+
+
+def next_clock(clocks: list[Clock]) -> tuple[Clock | None, Clock | None]:
+    """Of the open (unmet) clocks, the one with least time left, and the other clock."""
+    open_clocks = [c for c in clocks if not c.met]
+    if not open_clocks:
+        return None, None
+    first = min(open_clocks, key=lambda c: c.left)
+    others = [c for c in clocks if c is not first]
+    return first, others[0] if others else None
+
+
+def urgent(item: QueueItem) -> str | None:
+    """ "site-down incident" or "critical security" when the ticket is one, else None."""
+    kind = item.issue_type.casefold()
+    labels = {label.casefold() for label in item.labels}
+    if (kind == "incident" and item.severity_rank <= 2) or labels & SITE_DOWN_LABELS:
+        return "site-down incident"
+    if item.severity_rank == 1 and ("security" in kind or "security" in labels):
+        return "critical security"
+    return None
+
+
+def rank(items: list[QueueItem], risk_share: float = 0.25) -> list[QueueItem]:
+    """Sort the items by the queue's rule, number them and write each one's `why`."""
+    for item in items:
+        clock = item.clock
+        item.state = _state(clock, risk_share)
+        special = urgent(item)
+        if clock is None:
+            tier, left = 4, INF
+        elif clock.breached:
+            tier, left = 0, clock.left
+        elif special is not None:
+            tier, left = 1, clock.left
+        elif clock.running:
+            tier, left = 2, clock.left
+        else:
+            tier, left = 3, clock.left
+        item.tier = tier
+        urgency = URGENCY_RANK.get((item.urgency or "").casefold(), 6)
+        item.sort_key = (
+            tier,
+            left,
+            item.severity_rank,
+            urgency,
+            -item.weight,
+            item.created,
+            item.key,
+        )
+    items.sort(key=_key)
+    for number, item in enumerate(items, 1):
+        item.rank = number
+        item.why = explain(item)
+    return items
+
+
+def _key(item: QueueItem) -> tuple[object, ...]:
+    return item.sort_key
+
+
+def explain(item: QueueItem) -> str:
+    """Why the item sits where it does, in one line."""
+    clock = item.clock
+    where = f"{item.package}, {item.calendar}"
+    if clock is None:
+        text = f"no SLA target for {item.severity} in {item.package}"
+    elif clock.breached:
+        text = f"breached: {clock.kind} {span(-clock.left)} overdue ({where})"
+    else:
+        left = f"{clock.kind} due in {span(clock.left)} ({where})"
+        if item.tier == 1:
+            text = f"{urgent(item)}; {left}"
+        elif not clock.running:
+            text = f"paused in {item.column.value if item.column else 'its status'}; {left}"
+        else:
+            text = ("at risk: " if item.state == "risk" else "") + left
+    if item.defaults:
+        used = " and ".join(
+            f"{name} {item.package if name == 'package' else item.severity}"
+            for name in item.defaults
+        )
+        text += f"; default {used} used"
+    return text
+
+
+def span(seconds: float) -> str:
+    """A duration for people: "45m", "3h 20m", "2d 4h" (days of 24 hours)."""
+    minutes = int(max(seconds, 0) // 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
+    return f"{minutes}m"

@@ -1,0 +1,97 @@
+"""What the SLA queue reads from the cache: open tickets, their moves, their first response.
+
+Three queries in one read transaction, each one pass over its table, so 20,000 tickets
+load in tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from storage.models import BoardColumn, Comment, StatusChange, Ticket, table_of
+
+TICKET = table_of(Ticket)
+COMMENT = table_of(Comment)
+STATUS_CHANGE = table_of(StatusChange)
+
+
+class QueueRow(NamedTuple):
+    """The facts of an open ticket that its SLA clocks and its rank depend on."""
+
+    key: str
+    summary: str
+    issue_type: str
+    severity: str
+    severity_rank: int
+    urgency: str | None
+    package: str | None
+    site: str | None
+    assignee: str | None
+    reporter: str | None
+    column: BoardColumn | None
+    created: datetime
+    labels: list[str]
+    service_desk_sla: list[dict[str, Any]] | None
+
+
+@dataclass
+class QueueInputs:
+    """Open tickets with their status moves (oldest first) and first team response."""
+
+    rows: list[QueueRow] = field(default_factory=list)
+    moves: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
+    responses: dict[str, datetime] = field(default_factory=dict)
+
+
+_OPEN = sa.or_(TICKET.c.column.is_(None), TICKET.c.column != BoardColumn.DONE)
+
+
+def open_queue_inputs(
+    engine: Engine, team: Sequence[str] = (), keys: Sequence[str] | None = None
+) -> QueueInputs:
+    """Everything the queue needs of the open tickets (or of `keys`, open or not).
+
+    The first response is the first comment by the team: by a name in `team` when given,
+    else by anyone who is not the ticket's reporter.
+    """
+    where = _OPEN if keys is None else TICKET.c.key.in_(list(keys))
+    inputs = QueueInputs()
+    with engine.connect() as connection:
+        query = sa.select(*(TICKET.c[name] for name in QueueRow._fields)).where(where)
+        inputs.rows = [QueueRow(*row) for row in connection.execute(query)]
+        moves = (
+            sa.select(STATUS_CHANGE.c.ticket_key, STATUS_CHANGE.c.at, STATUS_CHANGE.c.to_status)
+            .join(TICKET, TICKET.c.key == STATUS_CHANGE.c.ticket_key)
+            .where(where)
+            .order_by(STATUS_CHANGE.c.ticket_key, STATUS_CHANGE.c.at, STATUS_CHANGE.c.id)
+        )
+        for key, at, status in connection.execute(moves):
+            inputs.moves.setdefault(key, []).append((at, status))
+        by_team = (
+            COMMENT.c.author.in_(list(team))
+            if team
+            else COMMENT.c.author != sa.func.coalesce(TICKET.c.reporter, "")
+        )
+        first = (
+            sa.select(COMMENT.c.ticket_key, sa.func.min(COMMENT.c.created))
+            .join(TICKET, TICKET.c.key == COMMENT.c.ticket_key)
+            .where(where, by_team)
+            .group_by(COMMENT.c.ticket_key)
+        )
+        for key, at in connection.execute(first):
+            # An aggregate loses the column's type: SQLite hands back text, so parse it here.
+            inputs.responses[key] = _as_time(at)
+    return inputs
+
+
+def _as_time(value: Any) -> datetime:
+    from datetime import UTC
+
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
