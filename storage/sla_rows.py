@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -57,8 +57,8 @@ def open_queue_inputs(
 ) -> QueueInputs:
     """Everything the queue needs of the open tickets (or of `keys`, open or not).
 
-    The first response is the first comment by the team: by a name in `team` when given,
-    else by anyone who is not the ticket's reporter.
+    The first response is the first comment or status move by the team: by a name in
+    `team` when given, else by anyone who is not the ticket's reporter.
     """
     where = _OPEN if keys is None else TICKET.c.key.in_(list(keys))
     inputs = QueueInputs()
@@ -73,25 +73,27 @@ def open_queue_inputs(
         )
         for key, at, status in connection.execute(moves):
             inputs.moves.setdefault(key, []).append((at, status))
-        by_team = (
-            COMMENT.c.author.in_(list(team))
-            if team
-            else COMMENT.c.author != sa.func.coalesce(TICKET.c.reporter, "")
-        )
-        first = (
-            sa.select(COMMENT.c.ticket_key, sa.func.min(COMMENT.c.created))
-            .join(TICKET, TICKET.c.key == COMMENT.c.ticket_key)
-            .where(where, by_team)
-            .group_by(COMMENT.c.ticket_key)
-        )
-        for key, at in connection.execute(first):
-            # An aggregate loses the column's type: SQLite hands back text, so parse it here.
-            inputs.responses[key] = _as_time(at)
+        for table, at in ((COMMENT, COMMENT.c.created), (STATUS_CHANGE, STATUS_CHANGE.c.at)):
+            by_team = (
+                table.c.author.in_(list(team))
+                if team
+                else table.c.author != sa.func.coalesce(TICKET.c.reporter, "")
+            )
+            first = (
+                sa.select(table.c.ticket_key, sa.func.min(at))
+                .join(TICKET, TICKET.c.key == table.c.ticket_key)
+                .where(where, by_team, table.c.author != "")
+                .group_by(table.c.ticket_key)
+            )
+            for key, moment in connection.execute(first):
+                moment = _as_time(moment)
+                known = inputs.responses.get(key)
+                if known is None or moment < known:
+                    inputs.responses[key] = moment
     return inputs
 
 
 def _as_time(value: Any) -> datetime:
-    from datetime import UTC
-
+    # An aggregate's value may come back as text on SQLite: read it as naive UTC.
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
