@@ -19,16 +19,18 @@ from storage.db import StorageError
 from storage.models import BoardColumn
 from tui.commands import ActionCommands, TicketCommands
 from tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
+from tui.queue_actions import QueueActions
 from tui.screens.board import BoardScreen
 from tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
 from tui.screens.help import HelpScreen
+from tui.screens.queue import QueueScreen
 from tui.screens.ticket import TicketScreen
 from tui.site_actions import SiteActions
 
 __all__ = ["PUSH_DELAY", "TriageApp", "make_app"]
 
 
-class TriageApp(SiteActions, JiraSyncApp):
+class TriageApp(QueueActions, SiteActions, JiraSyncApp):
     """Triage: the support team's kanban over the local Jira cache."""
 
     TITLE = "Triage"
@@ -73,6 +75,8 @@ class TriageApp(SiteActions, JiraSyncApp):
     def _current_key(self) -> str | None:
         if isinstance(self.screen, TicketScreen):
             return self.screen.key
+        if isinstance(self.screen, QueueScreen):
+            return self.screen.current_key
         card = self.board_screen.current_card if self.board_screen else None
         return card.key if card else None
 
@@ -104,6 +108,7 @@ class TriageApp(SiteActions, JiraSyncApp):
             keys = ", ".join(self.get_key_display(b) for b in self._bindings_like(binding))
             rows.append((keys, binding.description, binding.id or ""))
         title = "Ticket" if isinstance(self.screen, TicketScreen) else "Board"
+        title = "Queue" if isinstance(self.screen, QueueScreen) else title
         self.push_screen(HelpScreen(title, rows))
 
     def _bindings_like(self, binding: Binding) -> list[Binding]:
@@ -121,7 +126,9 @@ class TriageApp(SiteActions, JiraSyncApp):
             self.notify("No ticket here to open.", severity="warning")
             return
         try:
-            self.push_screen(TicketScreen(self.board.detail(key)))
+            place = self.ranking.by_key.get(key.upper()) if self.ranking else None
+            why = f"#{place.rank} in the queue: {place.why}" if place else ""
+            self.push_screen(TicketScreen(self.board.detail(key), queue_why=why))
         except TriageError as error:
             self.notify(str(error), severity="error")
 

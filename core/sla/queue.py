@@ -20,7 +20,7 @@ from core.errors import ConfigError, NotFound, TriageError
 from core.sla.calendar import BusinessCalendar, calendars
 from core.sla.clocks import Clock, measure, running_spans
 from core.sla.policy import PackagePolicy, Targets, parse_duration, problem
-from core.sla.ranking import QueueItem, next_clock, rank
+from core.sla.ranking import QueueItem, Ranking, next_clock, rank
 from core.tracker.mapping import StatusMapper
 from storage.models import BoardColumn, utcnow
 from storage.queries import CardRow
@@ -226,6 +226,10 @@ class Queue:
         """Rank tickets already read from the cache."""
         items = build_items(inputs, self.policies, self.mapper, self.clock())
         return rank(items, self.settings.queue.at_risk)
+
+    def ranking(self) -> Ranking:
+        """The ranked queue with its counts, for the board and the queue screen."""
+        return Ranking(self.items())
 
     def explain(self, key: str) -> QueueItem | None:
         """Where a ticket sits in the queue and why; None when it is not open."""

@@ -160,12 +160,34 @@ def explain(item: QueueItem) -> str:
 
 
 def span(seconds: float) -> str:
-    """A duration for people: "45m", "3h 20m", "2d 4h" (days of 24 hours)."""
+    """A duration for people: "45m", "3h 20m", "2d 4h", "12d" (days of 24 hours)."""
     minutes = int(max(seconds, 0) // 60)
     days, minutes = divmod(minutes, 1440)
     hours, minutes = divmod(minutes, 60)
+    if days >= 10 or (days and not hours):
+        return f"{days}d"
     if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
+        return f"{days}d {hours}h"
     if hours:
         return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
     return f"{minutes}m"
+
+
+@dataclass
+class Ranking:
+    """A ranked queue with what the board wants of it: items by key, and the counts."""
+
+    items: list[QueueItem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.by_key = {item.key: item for item in self.items}
+        self.breached = sum(1 for item in self.items if item.state == "breached")
+        self.at_risk = sum(1 for item in self.items if item.state == "risk")
+
+
+def short_left(item: QueueItem) -> str:
+    """Time left as a card shows it: "2h10m", "45m", "3d4h", "-1d2h" once breached."""
+    if item.left is None:
+        return ""
+    text = span(abs(item.left)).replace(" ", "")
+    return "-" + text if item.left < 0 else text

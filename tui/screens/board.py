@@ -19,6 +19,7 @@ from textual.widgets import Footer, Input
 
 from core.board import BoardData, sort_key
 from core.filters import CardFilter, parse_filter
+from core.sla.ranking import Ranking
 from storage.models import BoardColumn, utcnow
 from storage.queries import CardRow
 from tui.sync_status import SyncStatus, describe
@@ -26,6 +27,18 @@ from tui.widgets.board_view import BoardView
 
 STATUS_TICK = 30.0
 """Seconds between refreshes of "synced N min ago"."""
+
+
+def sla_counts(ranking: Ranking | None) -> list[str | tuple[str, str]]:
+    """The status line's SLA part: how many tickets breached their SLA, how many are at risk."""
+    if ranking is None:
+        return []
+    parts: list[str | tuple[str, str]] = []
+    if ranking.breached:
+        parts += ["  ·  ", (f"{ranking.breached:,} breached", "bold")]
+    if ranking.at_risk:
+        parts += ["  ·  ", f"{ranking.at_risk:,} at risk"]
+    return parts
 
 
 class StatusLine(Widget):
@@ -96,6 +109,13 @@ class BoardScreen(Screen[None]):
         Binding("c", "app.comment", "Comment", id="board.comment"),
         Binding("slash", "filter", "Filter", id="board.filter"),
         Binding(
+            "Q",
+            "app.queue",
+            "Queue",
+            id="board.queue",
+            tooltip="Open tickets ranked by their SLA clocks; n there takes the next one",
+        ),
+        Binding(
             "r",
             "app.sync",
             "Sync now",
@@ -123,6 +143,7 @@ class BoardScreen(Screen[None]):
         self.board_view = BoardView(focused_width, min_width)
         self.sync_status = sync_status or SyncStatus(connected=False)
         self.clock = clock
+        self.sla: Ranking | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status-line")
@@ -178,9 +199,18 @@ class BoardScreen(Screen[None]):
         ]
         if self.data.unmapped:
             parts += ["  ·  ", (f"{len(self.data.unmapped)} in unmapped statuses", "bold")]
+        parts += sla_counts(self.sla)
         if not self.card_filter.empty:
             parts += ["  ·  filter: ", (self.query_one("#filter", Input).value, "bold")]
         self.query_one(StatusLine).board_text = Text.assemble(*parts)
+
+    def show_sla(self, ranking: Ranking) -> None:
+        """Show each card's time left and count the breached and at-risk tickets."""
+        self.sla = ranking
+        for card_list in self.board_view.card_lists():
+            card_list.set_sla(ranking.by_key)
+        current = self.current_card
+        self.refresh_columns(keep_key=current.key if current else None)
 
     def apply_card(self, card: CardRow) -> None:
         """Put a changed card where it now belongs, and keep the cursor on it."""
