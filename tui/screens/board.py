@@ -176,7 +176,7 @@ class BoardScreen(Screen[None]):
 
     def refresh_columns(self, keep_key: str | None = None) -> None:
         """Show the loaded cards through the filter."""
-        test = None if self.card_filter.empty else self.card_filter.predicate(self.me)
+        test = self._filter_test()
         shown_total = 0
         for column in BoardColumn:
             cards = self.data.columns[column]
@@ -203,6 +203,12 @@ class BoardScreen(Screen[None]):
         if not self.card_filter.empty:
             parts += ["  ·  filter: ", (self.query_one("#filter", Input).value, "bold")]
         self.query_one(StatusLine).board_text = Text.assemble(*parts)
+
+    def _filter_test(self) -> Callable[[CardRow], bool] | None:
+        """The filter's test of a card, None when there is no filter."""
+        if self.card_filter.empty:
+            return None
+        return self.card_filter.predicate(self.me, self.sla.by_key if self.sla else None)
 
     def show_sla(self, ranking: Ranking) -> None:
         """Show each card's time left and count the breached and at-risk tickets."""
@@ -235,7 +241,7 @@ class BoardScreen(Screen[None]):
         """Show freshly loaded cards, keeping the focused column and each column's card."""
         keep = {column: self._current_key(column) for column in BoardColumn}
         self.data = data
-        test = None if self.card_filter.empty else self.card_filter.predicate(self.me)
+        test = self._filter_test()
         shown_total = 0
         for column in BoardColumn:
             cards = data.columns[column]
@@ -268,7 +274,7 @@ class BoardScreen(Screen[None]):
 
     def _reshow(self, column: BoardColumn, keep_key: str | None = None) -> None:
         cards = self.data.columns[column]
-        test = None if self.card_filter.empty else self.card_filter.predicate(self.me)
+        test = self._filter_test()
         shown = cards if test is None else [card for card in cards if test(card)]
         self.board_view.view(column).show(shown, len(cards), keep_key)
 
