@@ -52,15 +52,32 @@ class QueueInputs:
 _OPEN = sa.or_(TICKET.c.column.is_(None), TICKET.c.column != BoardColumn.DONE)
 
 
+def open_count(engine: Engine) -> int:
+    """How many open tickets the cache holds."""
+    query = sa.select(sa.func.count()).select_from(TICKET).where(_OPEN)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
 def open_queue_inputs(
-    engine: Engine, team: Sequence[str] = (), keys: Sequence[str] | None = None
+    engine: Engine,
+    team: Sequence[str] = (),
+    keys: Sequence[str] | None = None,
+    changed_since: datetime | None = None,
 ) -> QueueInputs:
     """Everything the queue needs of the open tickets (or of `keys`, open or not).
+
+    With `changed_since`: of the tickets, open or not, that changed since then here (a
+    move, comment or assignment bumps `updated`) or that a sync wrote since (`synced_at`).
 
     The first response is the first comment or status move by the team: by a name in
     `team` when given, else by anyone who is not the ticket's reporter.
     """
-    where = _OPEN if keys is None else TICKET.c.key.in_(list(keys))
+    where: sa.ColumnElement[bool] = _OPEN
+    if keys is not None:
+        where = TICKET.c.key.in_(list(keys))
+    elif changed_since is not None:
+        where = sa.or_(TICKET.c.updated >= changed_since, TICKET.c.synced_at >= changed_since)
     inputs = QueueInputs()
     with engine.connect() as connection:
         query = sa.select(*(TICKET.c[name] for name in QueueRow._fields)).where(where)

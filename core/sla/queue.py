@@ -8,6 +8,7 @@ Management's own breach time where the ticket has one, and ranks by core.sla.ran
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,13 +20,15 @@ from core.config import Settings
 from core.errors import ConfigError, NotFound, TriageError
 from core.sla.calendar import BusinessCalendar, calendars
 from core.sla.clocks import Clock, measure, running_spans
-from core.sla.policy import PackagePolicy, Targets, parse_duration, problem
+from core.sla.policy import ALWAYS, PackagePolicy, Targets, parse_duration, problem
 from core.sla.ranking import QueueItem, Ranking, next_clock, rank
 from core.tracker.mapping import StatusMapper
 from storage.models import BoardColumn, utcnow
 from storage.queries import CardRow
-from storage.sla_rows import QueueInputs, QueueRow, open_queue_inputs
+from storage.sla_rows import QueueInputs, QueueRow, open_count, open_queue_inputs
 
+JIRA_SLA = "Jira SLA"
+"""The calendar an item names when Jira Service Management's own clock decides its due time."""
 TAKE_FROM = (BoardColumn.TODO, BoardColumn.NEEDS_WORK)
 """Columns "take next" picks from: work nobody has started or that waits to be picked up."""
 
@@ -70,7 +73,7 @@ class Policies:
         if mistake:
             raise ConfigError(f"the SLA settings are wrong: {mistake}")
         self.queue = settings.queue
-        named = calendars(settings.queue.calendars)
+        named = self.calendars = calendars(settings.queue.calendars)
         self.packages = {
             name: CompiledPolicy(name, policy, named[policy.calendar])
             for name, policy in settings.sla.items()
@@ -83,6 +86,10 @@ class Policies:
                     f"site {site} in the sites inventory: key 'package' names {package!r}, "
                     f"which has no SLA policy: add [sla.{package}] to the config or fix the site"
                 )
+
+    def calendar(self, name: str) -> BusinessCalendar:
+        """A calendar by name; Jira's own SLAs (and anything unknown) run on wall-clock time."""
+        return self.calendars.get(name) or self.calendars[ALWAYS]
 
     def package(self, named: str | None, site: str | None) -> tuple[CompiledPolicy, bool]:
         """The ticket's package: Jira's field, else its site's, else the default (True)."""
@@ -114,8 +121,10 @@ def build_items(
             if status not in columns:
                 columns[status] = mapper.column(status)
             moves.append((at.timestamp(), columns[status]))
+        calendar = policy.calendar.name
         if row.service_desk_sla:
             clocks = _service_desk_clocks(row.service_desk_sla, moment)
+            calendar = JIRA_SLA
         else:
             clocks = _clocks(row, policy, severity, moves, inputs, moment)
         first, other = next_clock(clocks)
@@ -133,7 +142,7 @@ def build_items(
                 assignee=row.assignee,
                 column=row.column,
                 created=row.created,
-                calendar=policy.calendar.name,
+                calendar=calendar,
                 labels=tuple(row.labels or ()),
                 defaults=defaults,
                 clock=first,
@@ -200,7 +209,13 @@ class TakeResult:
 
 
 class Queue:
-    """The ranked SLA queue over the cache, for the TUI and `triage queue` alike."""
+    """The ranked SLA queue over the cache, for the TUI and `triage queue` alike.
+
+    The first ranking measures every open ticket's clocks; later ones re-read only the
+    tickets changed since (moved, commented, assigned here, or written by a sync) and move
+    every running clock on by the open time that passed, so the queue re-ranks in
+    milliseconds after each sync.
+    """
 
     def __init__(
         self,
@@ -216,29 +231,94 @@ class Queue:
             site_packages = _site_packages(settings)
         self.policies = Policies(settings, site_packages)
         self.mapper = StatusMapper(settings.jira.status_map)
+        self._lock = threading.Lock()
+        self._items: dict[str, QueueItem] = {}
+        self._running: dict[str, tuple[Callable[[float], float], float]] = {}
+        """Running clocks: the item's key → (its calendar's position of a moment, a base)."""
+        self._seen: datetime | None = None
+        self._origin = 0.0
+        self._positions: dict[str, Callable[[float], float]] = {}
 
     def items(self, keys: Sequence[str] | None = None) -> list[QueueItem]:
-        """Ranked open tickets (or these tickets), with clocks as of now."""
-        inputs = open_queue_inputs(self.engine, self.settings.queue.team, keys)
-        return self.rank_inputs(inputs)
+        """Ranked open tickets (or only these tickets, measured afresh), as of now."""
+        if keys is not None:
+            inputs = open_queue_inputs(self.engine, self.settings.queue.team, keys)
+            return self.rank_inputs(inputs)
+        return self.ranking().items
 
     def rank_inputs(self, inputs: QueueInputs) -> list[QueueItem]:
-        """Rank tickets already read from the cache."""
+        """Rank tickets already read from the cache, measuring every clock."""
         items = build_items(inputs, self.policies, self.mapper, self.clock())
         return rank(items, self.settings.queue.at_risk)
 
     def ranking(self) -> Ranking:
         """The ranked queue with its counts, for the board and the queue screen."""
-        return Ranking(self.items())
+        with self._lock:
+            now = self.clock()
+            team = self.settings.queue.team
+            if self._seen is None:
+                self._measure(open_queue_inputs(self.engine, team), now, fresh=True)
+            else:
+                changed = open_queue_inputs(self.engine, team, changed_since=self._seen)
+                self._measure(changed, now, fresh=False)
+                if open_count(self.engine) != len(self._items):
+                    # A ticket left the cache (deleted or moved away in Jira): start over.
+                    self._measure(open_queue_inputs(self.engine, team), now, fresh=True)
+            self._seen = now
+            moment = now.timestamp()
+            positions: dict[Callable[[float], float], float] = {}
+            for key, (position, base) in self._running.items():
+                at = positions.get(position)
+                if at is None:
+                    at = positions[position] = position(moment)
+                self._items[key].left = base - at
+            items = list(self._items.values())
+        return Ranking(rank(items, self.settings.queue.at_risk))
+
+    def _measure(self, inputs: QueueInputs, now: datetime, fresh: bool) -> None:
+        """Measure the clocks of these tickets and keep them for later re-ranks."""
+        if fresh:
+            self._items.clear()
+            self._running.clear()
+            self._origin = now.timestamp() - 366 * 86400
+            self._positions.clear()
+        for row in inputs.rows:
+            self._items.pop(row.key, None)
+            self._running.pop(row.key, None)
+        open_rows = [row for row in inputs.rows if row.column is not BoardColumn.DONE]
+        inputs.rows = open_rows
+        moment = now.timestamp()
+        for item in build_items(inputs, self.policies, self.mapper, now):
+            self._items[item.key] = item
+            clock = item.clock
+            if clock is None or not clock.running or item.left is None:
+                continue
+            position = self._position(item)
+            self._running[item.key] = (position, item.left + position(moment))
+
+    def _position(self, item: QueueItem) -> Callable[[float], float]:
+        """Open seconds of the item's calendar from a fixed origin to a moment (signed)."""
+        cached = self._positions.get(item.calendar)
+        if cached is not None:
+            return cached
+        calendar = self.policies.calendar(item.calendar)
+        origin = self._origin
+
+        def position(moment: float) -> float:
+            if moment >= origin:
+                return calendar.open_seconds(origin, moment)
+            return -calendar.open_seconds(moment, origin)
+
+        self._positions[item.calendar] = position
+        return position
 
     def explain(self, key: str) -> QueueItem | None:
         """Where a ticket sits in the queue and why; None when it is not open."""
-        key = key.upper()
-        return next((item for item in self.items() if item.key == key), None)
+        return self.ranking().by_key.get(key.upper())
 
     def take_next(self, board: Board) -> TakeResult:
         """Take the top ticket nobody holds: assign it to me and move it to In Progress."""
-        for item in self.items():
+        for item in self.ranking().items:
             if item.assignee is None and item.column in TAKE_FROM:
                 card = board.move(item.key, BoardColumn.IN_PROGRESS)
                 if card.assignee is None:

@@ -23,7 +23,7 @@ TIERS = ("breached", "site down or critical security", "time left", "paused", "n
 INF = float("inf")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class QueueItem:
     """One open ticket with its SLA clocks and what the queue made of it."""
 
@@ -43,36 +43,38 @@ class QueueItem:
     defaults: tuple[str, ...] = ()
     """Facts the ticket lacked and the configured default filled in: "package", "severity"."""
     clock: Clock | None = None
-    """The clock that breaches next (or breached), of response and resolution."""
+    """The clock that breaches next (or breached), of response and resolution, as measured."""
     other: Clock | None = None
     """The other clock, if the package sets one."""
+    left: float | None = None
+    """Open seconds left on the next clock now (negative once breached); None without one."""
     tier: int = 0
     rank: int = 0
     """Place in the queue, from 1."""
-    why: str = ""
     state: str = "none"
     """One of "breached", "risk" (little time left), "ok", "paused", "none" (no SLA target)."""
+    special: str | None = None
+    """"site-down incident" or "critical security" when the ticket is one."""
+    ties: tuple[object, ...] = field(default=(), repr=False)
+    """Severity, urgency, package weight and age, as they order equal time left."""
     sort_key: tuple[object, ...] = field(default=(), repr=False)
 
-    @property
-    def left(self) -> float | None:
-        """Open seconds left on the next clock; None without one."""
-        return None if self.clock is None else self.clock.left
+    def __post_init__(self) -> None:
+        if self.left is None and self.clock is not None:
+            self.left = self.clock.left
+        self.special = urgent(self)
+        urgency = URGENCY_RANK.get((self.urgency or "").casefold(), 6)
+        self.ties = (self.severity_rank, urgency, -self.weight, self.created, self.key)
 
     @property
     def due(self) -> float | None:
         """UTC timestamp of the next breach (or of the breach); None when paused or none."""
         return None if self.clock is None else self.clock.due
 
-
-def _state(clock: Clock | None, risk: float) -> str:
-    if clock is None:
-        return "none"
-    if clock.breached:
-        return "breached"
-    if not clock.running:
-        return "paused"
-    return "risk" if clock.left < risk * clock.target else "ok"
+    @property
+    def why(self) -> str:
+        """Why the item sits where it does, in one line."""
+        return explain(self)
 
 
 def next_clock(clocks: list[Clock]) -> tuple[Clock | None, Clock | None]:
@@ -97,36 +99,30 @@ def urgent(item: QueueItem) -> str | None:
 
 
 def rank(items: list[QueueItem], risk_share: float = 0.25) -> list[QueueItem]:
-    """Sort the items by the queue's rule, number them and write each one's `why`."""
+    """Sort the items by the queue's rule (on each one's `left`) and number them.
+
+    Runs over every open ticket on each re-rank, so it only compares numbers: what each
+    item's tier and tie-breakers are was worked out when the item was made.
+    """
     for item in items:
+        left = item.left
         clock = item.clock
-        item.state = _state(clock, risk_share)
-        special = urgent(item)
-        if clock is None:
-            tier, left = 4, INF
-        elif clock.breached:
-            tier, left = 0, clock.left
-        elif special is not None:
-            tier, left = 1, clock.left
-        elif clock.running:
-            tier, left = 2, clock.left
+        if left is None or clock is None:
+            item.tier, item.state = 4, "none"
+            item.sort_key = (4, INF, *item.ties)
+            continue
+        if left < 0:
+            tier, state = 0, "breached"
+        elif not clock.running:
+            tier, state = 3, "paused"
         else:
-            tier, left = 3, clock.left
-        item.tier = tier
-        urgency = URGENCY_RANK.get((item.urgency or "").casefold(), 6)
-        item.sort_key = (
-            tier,
-            left,
-            item.severity_rank,
-            urgency,
-            -item.weight,
-            item.created,
-            item.key,
-        )
+            tier = 2 if item.special is None else 1
+            state = "risk" if left < risk_share * clock.target else "ok"
+        item.tier, item.state = tier, state
+        item.sort_key = (tier, left, *item.ties)
     items.sort(key=_key)
     for number, item in enumerate(items, 1):
         item.rank = number
-        item.why = explain(item)
     return items
 
 
@@ -136,16 +132,16 @@ def _key(item: QueueItem) -> tuple[object, ...]:
 
 def explain(item: QueueItem) -> str:
     """Why the item sits where it does, in one line."""
-    clock = item.clock
+    clock, left_now = item.clock, item.left
     where = f"{item.package}, {item.calendar}"
-    if clock is None:
+    if clock is None or left_now is None:
         text = f"no SLA target for {item.severity} in {item.package}"
-    elif clock.breached:
-        text = f"breached: {clock.kind} {span(-clock.left)} overdue ({where})"
+    elif left_now < 0:
+        text = f"breached: {clock.kind} {span(-left_now)} overdue ({where})"
     else:
-        left = f"{clock.kind} due in {span(clock.left)} ({where})"
+        left = f"{clock.kind} due in {span(left_now)} ({where})"
         if item.tier == 1:
-            text = f"{urgent(item)}; {left}"
+            text = f"{item.special}; {left}"
         elif not clock.running:
             text = f"paused in {item.column.value if item.column else 'its status'}; {left}"
         else:

@@ -148,7 +148,7 @@ def test_jira_service_managements_breach_time_wins(
 
     assert item.state == "breached"
     assert iso(item.due) == due.isoformat()
-    assert item.why == "breached: resolution 1h overdue (Gold, 24/7)"
+    assert item.why == "breached: resolution 1h overdue (Gold, Jira SLA)"
 
 
 def test_a_site_whose_package_has_no_policy_is_one_sentence(engine: Engine, tmp_path: Path) -> None:
@@ -209,3 +209,39 @@ def test_take_next_assigns_the_top_free_ticket_and_moves_it_through_the_outbox(
     assert sla.take_next(board).item.key == "SUP-4"
     with pytest.raises(NotFound, match="free to take"):
         sla.take_next(board)
+
+
+def test_a_re_rank_after_changes_and_time_equals_a_fresh_ranking(
+    engine: Engine, ticket_row: TicketRow, tmp_path: Path
+) -> None:
+    rows = [
+        ticket_row(f"SUP-{n}", package=("Gold", "Silver", "Bronze")[n % 3],
+                   severity=("Highest", "High", "Medium", "Low")[n % 4],
+                   column=(BoardColumn.TODO, BoardColumn.IN_PROGRESS, BoardColumn.FEEDBACK)[n % 3],
+                   created=T0 - timedelta(hours=5 * n))
+        for n in range(1, 31)
+    ]  # fmt: skip
+    store(engine, rows)
+    now = [NOW]
+    config = settings(tmp_path)
+    kept = Queue(engine, config, lambda: now[0], site_packages={})
+    board = Board(engine, config, clock=lambda: now[0])
+
+    def snapshot(queue: Queue) -> list[tuple[str, int, str, float | None]]:
+        return [(i.key, i.rank, i.state, i.left) for i in queue.ranking().items]
+
+    first = snapshot(kept)
+    # Over the weekend (Silver and Bronze run on office hours), with changes made here.
+    now[0] = NOW + timedelta(days=2, hours=7)
+    board.comment("SUP-4", "Looking into it")
+    board.move("SUP-7", BoardColumn.FEEDBACK, comment="Waiting for the client's DNS access")
+    board.move("SUP-9", BoardColumn.DONE, override_reason="fixed in passing")
+    later = snapshot(kept)
+
+    assert later != first
+    assert "SUP-9" not in {key for key, *_ in later}
+    assert later == snapshot(Queue(engine, config, lambda: now[0], site_packages={}))
+    # A ticket that leaves the cache leaves the queue too.
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM ticket WHERE key = 'SUP-12'")
+    assert "SUP-12" not in {key for key, *_ in snapshot(kept)}
