@@ -165,7 +165,8 @@ class Ticket(TicketBase, TicketFactsBase, table=True):
     __tablename__ = "ticket"
     __table_args__ = (sa.Index("ix_ticket_column_updated", "column", "updated"),)
 
-    synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    """When a sync last wrote the ticket; the SLA queue re-reads what changed since it looked."""
 
 
 #: Columns a sync from Jira may overwrite; everything else on a ticket is Triage's own.

@@ -52,13 +52,6 @@ class QueueInputs:
 _OPEN = sa.or_(TICKET.c.column.is_(None), TICKET.c.column != BoardColumn.DONE)
 
 
-def open_count(engine: Engine) -> int:
-    """How many open tickets the cache holds."""
-    query = sa.select(sa.func.count()).select_from(TICKET).where(_OPEN)
-    with engine.connect() as connection:
-        return int(connection.execute(query).scalar_one())
-
-
 def open_queue_inputs(
     engine: Engine,
     team: Sequence[str] = (),
@@ -74,21 +67,25 @@ def open_queue_inputs(
     `team` when given, else by anyone who is not the ticket's reporter.
     """
     where: sa.ColumnElement[bool] = _OPEN
+    if changed_since is not None and keys is None:
+        changed = sa.or_(TICKET.c.updated >= changed_since, TICKET.c.synced_at >= changed_since)
+        with engine.connect() as connection:
+            keys = list(connection.execute(sa.select(TICKET.c.key).where(changed)).scalars())
+        if not keys:
+            return QueueInputs()
     if keys is not None:
         where = TICKET.c.key.in_(list(keys))
-    elif changed_since is not None:
-        where = sa.or_(TICKET.c.updated >= changed_since, TICKET.c.synced_at >= changed_since)
     inputs = QueueInputs()
     with engine.connect() as connection:
         query = sa.select(*(TICKET.c[name] for name in QueueRow._fields)).where(where)
-        inputs.rows = [QueueRow(*row) for row in connection.execute(query)]
+        inputs.rows = list(map(QueueRow._make, connection.execute(query).all()))
         moves = (
             sa.select(STATUS_CHANGE.c.ticket_key, STATUS_CHANGE.c.at, STATUS_CHANGE.c.to_status)
             .join(TICKET, TICKET.c.key == STATUS_CHANGE.c.ticket_key)
             .where(where)
             .order_by(STATUS_CHANGE.c.ticket_key, STATUS_CHANGE.c.at, STATUS_CHANGE.c.id)
         )
-        for key, at, status in connection.execute(moves):
+        for key, at, status in connection.execute(moves).all():
             inputs.moves.setdefault(key, []).append((at, status))
         for table, at in ((COMMENT, COMMENT.c.created), (STATUS_CHANGE, STATUS_CHANGE.c.at)):
             by_team = (
@@ -102,7 +99,7 @@ def open_queue_inputs(
                 .where(where, by_team, table.c.author != "")
                 .group_by(table.c.ticket_key)
             )
-            for key, moment in connection.execute(first):
+            for key, moment in connection.execute(first).all():
                 moment = _as_time(moment)
                 known = inputs.responses.get(key)
                 if known is None or moment < known:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -24,9 +24,11 @@ from core.sla.policy import ALWAYS, PackagePolicy, Targets, parse_duration, prob
 from core.sla.ranking import QueueItem, Ranking, next_clock, rank
 from core.tracker.mapping import StatusMapper
 from storage.models import BoardColumn, utcnow
-from storage.queries import CardRow
-from storage.sla_rows import QueueInputs, QueueRow, open_count, open_queue_inputs
+from storage.queries import CardRow, ticket_count
+from storage.sla_rows import QueueInputs, QueueRow, open_queue_inputs
 
+FRESH_EVERY = timedelta(minutes=60)
+"""How long a re-rank trusts what it measured before, at most: then it measures everything."""
 JIRA_SLA = "Jira SLA"
 """The calendar an item names when Jira Service Management's own clock decides its due time."""
 TAKE_FROM = (BoardColumn.TODO, BoardColumn.NEEDS_WORK)
@@ -233,11 +235,13 @@ class Queue:
         self.mapper = StatusMapper(settings.jira.status_map)
         self._lock = threading.Lock()
         self._items: dict[str, QueueItem] = {}
-        self._running: dict[str, tuple[Callable[[float], float], float]] = {}
-        """Running clocks: the item's key → (its calendar's position of a moment, a base)."""
+        self._running: dict[str, tuple[QueueItem, str, float]] = {}
+        """Running clocks by key: the item, its calendar, and its time left at position 0."""
         self._seen: datetime | None = None
         self._origin = 0.0
         self._positions: dict[str, Callable[[float], float]] = {}
+        self._total = 0
+        self._fresh_at = datetime.min.replace(tzinfo=UTC)
 
     def items(self, keys: Sequence[str] | None = None) -> list[QueueItem]:
         """Ranked open tickets (or only these tickets, measured afresh), as of now."""
@@ -254,30 +258,31 @@ class Queue:
     def ranking(self) -> Ranking:
         """The ranked queue with its counts, for the board and the queue screen."""
         with self._lock:
+            # Read the clock before the cache: a change made meanwhile is seen next time.
             now = self.clock()
             team = self.settings.queue.team
-            if self._seen is None:
+            total = ticket_count(self.engine)
+            # Fewer tickets than before: one left the cache (deleted or moved away in Jira).
+            stale = total < self._total or now - self._fresh_at > FRESH_EVERY
+            if self._seen is None or stale:
                 self._measure(open_queue_inputs(self.engine, team), now, fresh=True)
             else:
                 changed = open_queue_inputs(self.engine, team, changed_since=self._seen)
                 self._measure(changed, now, fresh=False)
-                if open_count(self.engine) != len(self._items):
-                    # A ticket left the cache (deleted or moved away in Jira): start over.
-                    self._measure(open_queue_inputs(self.engine, team), now, fresh=True)
-            self._seen = now
+            self._seen, self._total = now, total
             moment = now.timestamp()
-            positions: dict[Callable[[float], float], float] = {}
-            for key, (position, base) in self._running.items():
-                at = positions.get(position)
-                if at is None:
-                    at = positions[position] = position(moment)
-                self._items[key].left = base - at
-            items = list(self._items.values())
-        return Ranking(rank(items, self.settings.queue.at_risk))
+            at = {name: position(moment) for name, position in self._positions.items()}
+            for item, calendar, base in self._running.values():
+                item.left = base - at[calendar]
+            items = rank(list(self._items.values()), self.settings.queue.at_risk)
+            # Other threads read the items of an earlier ranking: they see each item's latest
+            # numbers, and the next ranking message arrives right after.
+            return Ranking(items, dict(self._items))
 
     def _measure(self, inputs: QueueInputs, now: datetime, fresh: bool) -> None:
         """Measure the clocks of these tickets and keep them for later re-ranks."""
         if fresh:
+            self._fresh_at = now
             self._items.clear()
             self._running.clear()
             self._origin = now.timestamp() - 366 * 86400
@@ -294,7 +299,7 @@ class Queue:
             if clock is None or not clock.running or item.left is None:
                 continue
             position = self._position(item)
-            self._running[item.key] = (position, item.left + position(moment))
+            self._running[item.key] = (item, item.calendar, item.left + position(moment))
 
     def _position(self, item: QueueItem) -> Callable[[float], float]:
         """Open seconds of the item's calendar from a fixed origin to a moment (signed)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 
 from core.sla.clocks import Clock
 from storage.models import BoardColumn
@@ -109,7 +110,7 @@ def rank(items: list[QueueItem], risk_share: float = 0.25) -> list[QueueItem]:
         clock = item.clock
         if left is None or clock is None:
             item.tier, item.state = 4, "none"
-            item.sort_key = (4, INF, *item.ties)
+            item.sort_key = (4, INF, item.ties)
             continue
         if left < 0:
             tier, state = 0, "breached"
@@ -119,15 +120,11 @@ def rank(items: list[QueueItem], risk_share: float = 0.25) -> list[QueueItem]:
             tier = 2 if item.special is None else 1
             state = "risk" if left < risk_share * clock.target else "ok"
         item.tier, item.state = tier, state
-        item.sort_key = (tier, left, *item.ties)
-    items.sort(key=_key)
+        item.sort_key = (tier, left, item.ties)
+    items.sort(key=attrgetter("sort_key"))
     for number, item in enumerate(items, 1):
         item.rank = number
     return items
-
-
-def _key(item: QueueItem) -> tuple[object, ...]:
-    return item.sort_key
 
 
 def explain(item: QueueItem) -> str:
@@ -169,16 +166,15 @@ def span(seconds: float) -> str:
     return f"{minutes}m"
 
 
-@dataclass
 class Ranking:
     """A ranked queue with what the board wants of it: items by key, and the counts."""
 
-    items: list[QueueItem] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.by_key = {item.key: item for item in self.items}
-        self.breached = sum(1 for item in self.items if item.state == "breached")
-        self.at_risk = sum(1 for item in self.items if item.state == "risk")
+    def __init__(self, items: list[QueueItem], by_key: dict[str, QueueItem] | None = None) -> None:
+        self.items = items
+        self.by_key = by_key if by_key is not None else {item.key: item for item in items}
+        states = [item.state for item in items]
+        self.breached = states.count("breached")
+        self.at_risk = states.count("risk")
 
 
 def short_left(item: QueueItem) -> str:
