@@ -215,8 +215,10 @@ class BoardScreen(Screen[None]):
         self.sla = ranking
         for card_list in self.board_view.card_lists():
             card_list.set_sla(ranking.by_key)
-        current = self.current_card
-        self.refresh_columns(keep_key=current.key if current else None)
+        if self.is_mounted:
+            # Before the mount, the first refresh of the columns shows the ranking.
+            current = self.current_card
+            self.refresh_columns(keep_key=current.key if current else None)
 
     def apply_card(self, card: CardRow) -> None:
         """Put a changed card where it now belongs, and keep the cursor on it."""
