@@ -3,9 +3,9 @@
 A clock runs from the ticket's creation on its package's business calendar, pauses while
 the ticket waits in Feedback/Impediment, and stops at Done. A ticket reopened from Done goes
 on from the time it had used: nothing before the stop is forgotten and nothing after it is
-counted twice. The first-response clock also stops at the first comment by the team (see
-`first_response` in storage.sla_rows: a comment by anyone but the reporter, or by a name
-in `queue.team` when that list is set), and at Done.
+counted twice. The first-response clock also stops at the team's first comment or status
+move (storage.sla_rows: by anyone but the reporter, or by a name in `queue.team` when that
+list is set), and at Done.
 """
 
 from __future__ import annotations
