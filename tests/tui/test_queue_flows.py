@@ -95,11 +95,9 @@ async def test_take_next_assigns_moves_offers_the_branch_and_jira_gets_it(
     app = app_on(board, jira)
     async with app.run_test(size=(160, 48)) as pilot:
         await settled(app, pilot)  # the first sync, then the ranking it starts
-        assert app.ranking is not None
-        assert (
-            f"{app.ranking.breached:,} breached"
-            in app.board_screen.query_one(StatusLine).render().plain
-        )  # type: ignore[union-attr]
+        assert app.ranking is not None and app.board_screen is not None
+        status = app.board_screen.query_one(StatusLine).render().plain
+        assert f"{app.ranking.breached:,} breached" in status
         await pilot.press("Q")
         await settled(app, pilot)
         assert isinstance(app.screen, QueueScreen)

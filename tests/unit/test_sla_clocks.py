@@ -16,13 +16,13 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 HOUR = 3600.0
 
 
-def at(*parts: int) -> float:
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
     """A Warsaw wall-clock time as a UTC timestamp."""
-    return datetime(*parts, tzinfo=WARSAW).timestamp()
+    return datetime(year, month, day, hour, minute, tzinfo=WARSAW).timestamp()
 
 
-def utc(*parts: int) -> float:
-    return datetime(*parts, tzinfo=UTC).timestamp()
+def utc(year: int, month: int, day: int, hour: int = 0) -> float:
+    return datetime(year, month, day, hour, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture
