@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError
 
 from triage.core import paths
 from triage.core.errors import ConfigError
+from triage.core.sla.policy import PackagePolicy, QueueSettings, default_policies, problem
 from triage.storage.columns import BoardColumn
 from triage.storage.db import redact, sqlite_url
 
@@ -47,6 +48,8 @@ class JiraFields(Section):
     """Field holding the urgency."""
     severity: str = ""
     """Field holding the severity; empty means Jira's priority."""
+    package: str = "Package"
+    """Field holding the client's support package (optional: else the site's package)."""
 
 
 class JiraSettings(Section):
@@ -110,6 +113,10 @@ class Settings(BaseSettings):
     """Key remapping: binding id = keys, e.g. "board.move_right" = "L,ctrl+right"."""
     jira: JiraSettings = Field(default_factory=JiraSettings)
     """The Jira server."""
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    """How the SLA queue ranks, its calendars and defaults."""
+    sla: dict[str, PackagePolicy] = Field(default_factory=default_policies)
+    """SLA policy per support package ([sla.Gold], [sla.Silver], …)."""
 
     @field_validator("database_url")
     @classmethod
@@ -157,9 +164,13 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
     data = _read_toml(path)
     data.update(overrides)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as error:
         raise ConfigError(_describe(error, path)) from None
+    mistake = problem(settings.sla, settings.queue)
+    if mistake:
+        raise ConfigError(f"{path}: {mistake}")
+    return settings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

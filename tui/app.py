@@ -18,16 +18,18 @@ from triage.storage.columns import BoardColumn
 from triage.storage.errors import StorageError, TriageError
 from triage.tui.commands import ActionCommands, TicketCommands
 from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
+from triage.tui.queue_actions import QueueActions
 from triage.tui.screens.board import BoardScreen
 from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
 from triage.tui.screens.help import HelpScreen
+from triage.tui.screens.queue import QueueScreen
 from triage.tui.screens.ticket import TicketScreen
 from triage.tui.site_actions import SiteActions
 
 __all__ = ["PUSH_DELAY", "TriageApp", "make_app"]
 
 
-class TriageApp(SiteActions, JiraSyncApp):
+class TriageApp(QueueActions, SiteActions, JiraSyncApp):
     """Triage: the support team's kanban over the local Jira cache."""
 
     TITLE = "Triage"
@@ -72,6 +74,8 @@ class TriageApp(SiteActions, JiraSyncApp):
     def _current_key(self) -> str | None:
         if isinstance(self.screen, TicketScreen):
             return self.screen.key
+        if isinstance(self.screen, QueueScreen):
+            return self.screen.current_key
         card = self.board_screen.current_card if self.board_screen else None
         return card.key if card else None
 
@@ -89,6 +93,7 @@ class TriageApp(SiteActions, JiraSyncApp):
         self._changed(key)
         self.show_status(changes=self.board.open_changes())
         self.push_soon()
+        self.rank_queue()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -103,6 +108,7 @@ class TriageApp(SiteActions, JiraSyncApp):
             keys = ", ".join(self.get_key_display(b) for b in self._bindings_like(binding))
             rows.append((keys, binding.description, binding.id or ""))
         title = "Ticket" if isinstance(self.screen, TicketScreen) else "Board"
+        title = "Queue" if isinstance(self.screen, QueueScreen) else title
         self.push_screen(HelpScreen(title, rows))
 
     def _bindings_like(self, binding: Binding) -> list[Binding]:
@@ -120,7 +126,9 @@ class TriageApp(SiteActions, JiraSyncApp):
             self.notify("No ticket here to open.", severity="warning")
             return
         try:
-            self.push_screen(TicketScreen(self.board.detail(key)))
+            place = self.ranking.by_key.get(key.upper()) if self.ranking else None
+            why = f"#{place.rank} in the queue: {place.why}" if place else ""
+            self.push_screen(TicketScreen(self.board.detail(key), queue_why=why))
         except TriageError as error:
             self.notify(str(error), severity="error")
 

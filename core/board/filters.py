@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from triage.core.sla.ranking import QueueItem
 from triage.storage.queries import CardRow
 
-PREFIXES = ("site", "client", "type", "key", "assignee", "severity")
+# --- SLA keys: sla:breached|risk|ok|paused|none, package:NAME, urgency:LEVEL -----------------
+# They read a card's place in the SLA queue (core.sla), which the board passes in.
+
+SLA_PREFIXES = ("sla", "package", "urgency")
+
+
+def _sla_field(items: Mapping[str, QueueItem] | None, key: str, name: str) -> str | None:
+    """The card's SLA state, package or urgency; None when the queue has not ranked it."""
+    item = items.get(key) if items else None
+    if item is None:
+        return None
+    value = {"sla": item.state, "package": item.package, "urgency": item.urgency}[name]
+    return (value or "").casefold()
+
+
+# --- end of the SLA keys ----------------------------------------------------------------------
+
+PREFIXES = ("site", "client", "type", "key", "assignee", "severity", *SLA_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -24,8 +42,13 @@ class CardFilter:
         """True when the filter lets every card through."""
         return not (self.words or self.mine or self.fields)
 
-    def predicate(self, me: str | None) -> Callable[[CardRow], bool]:
-        """A fast test of one card, for the board to run over thousands."""
+    def predicate(
+        self, me: str | None, sla: Mapping[str, QueueItem] | None = None
+    ) -> Callable[[CardRow], bool]:
+        """A fast test of one card, for the board to run over thousands.
+
+        `sla` is the ranked queue by key, for the sla:, package: and urgency: keys.
+        """
         words = [w.casefold() for w in self.words]
         fields = [(name, value.casefold()) for name, value in self.fields]
         me_folded = (me or "").casefold()
@@ -34,7 +57,11 @@ class CardFilter:
             if self.mine and (not me_folded or (card.assignee or "").casefold() != me_folded):
                 return False
             for name, value in fields:
-                if value not in _field(card, name):
+                if name in SLA_PREFIXES:
+                    found = _sla_field(sla, card.key, name)
+                    if found is None or value not in found:
+                        return False
+                elif value not in _field(card, name):
                     return False
             if words:
                 haystack = _haystack(card)
@@ -43,11 +70,16 @@ class CardFilter:
 
         return matches
 
-    def apply(self, cards: Iterable[CardRow], me: str | None) -> list[CardRow]:
+    def apply(
+        self,
+        cards: Iterable[CardRow],
+        me: str | None,
+        sla: Mapping[str, QueueItem] | None = None,
+    ) -> list[CardRow]:
         """The cards that pass."""
         if self.empty:
             return list(cards)
-        test = self.predicate(me)
+        test = self.predicate(me, sla)
         return [card for card in cards if test(card)]
 
 
