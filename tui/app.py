@@ -93,7 +93,7 @@ class TriageApp(QueueActions, SiteActions, JiraSyncApp):
         self._changed(key)
         self.show_status(changes=self.board.open_changes())
         self.push_soon()
-        self.rank_queue()
+        self.rank_soon()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.message import Message
+from textual.timer import Timer
 
 from triage.core.board.service import Board
 from triage.core.sla.queue import Queue, TakeResult
@@ -20,6 +21,8 @@ from triage.tui.sync_status import SyncFinished
 
 INLINE_TICKETS = 1000
 """Up to this many tickets the first ranking runs before the first paint, not after it."""
+RANK_DELAY = 0.5
+"""Seconds after the last change made here before the queue re-ranks; more changes wait."""
 
 
 class QueueRanked(Message):
@@ -45,6 +48,7 @@ class QueueActions(SiteActions):
     board_screen: BoardScreen | None
     ranking: Ranking | None = None
     _queue: Queue | None = None
+    _rank_timer: Timer | None = None
 
     def _changed_here(self, key: str) -> None:
         """Show a change the user made and push it soon; the app does this."""
@@ -64,7 +68,14 @@ class QueueActions(SiteActions):
             except (TriageError, StorageError) as error:
                 self.notify(str(error), severity="error")
         else:
-            self.rank_queue()
+            # After the first frame: the ranking's first measure never delays the board.
+            self.call_after_refresh(self.rank_queue)
+
+    def rank_soon(self) -> None:
+        """Re-rank shortly after a change made here; a burst of changes ranks once."""
+        if self._rank_timer is not None:
+            self._rank_timer.stop()
+        self._rank_timer = self.set_timer(RANK_DELAY, self.rank_queue, name="re-rank")
 
     @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
     def rank_queue(self) -> None:

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
-from triage.core.board.filters import CardFilter, parse_filter
+from triage.core.board.filters import SLA_PREFIXES, CardFilter, parse_filter
 from triage.core.board.service import BoardData, sort_key
 from triage.core.sla.ranking import Ranking
 from triage.storage.columns import BoardColumn
@@ -145,6 +145,7 @@ class BoardScreen(Screen[None]):
         self.sync_status = sync_status or SyncStatus(connected=False)
         self.clock = clock
         self.sla: Ranking | None = None
+        self._shown = 0
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status-line")
@@ -187,6 +188,7 @@ class BoardScreen(Screen[None]):
         self._update_status(shown_total)
 
     def _update_status(self, shown: int) -> None:
+        self._shown = shown
         total = self.data.total
         counts = f"{total:,} tickets" if shown == total else f"{shown:,} of {total:,} tickets"
         parts: list[str | tuple[str, str]] = [
@@ -216,10 +218,13 @@ class BoardScreen(Screen[None]):
         self.sla = ranking
         for card_list in self.board_view.card_lists():
             card_list.set_sla(ranking.by_key)
-        if self.is_mounted:
-            # Before the mount, the first refresh of the columns shows the ranking.
+        if not self.is_mounted:
+            return  # the first refresh of the columns shows it
+        if any(name in SLA_PREFIXES for name, _ in self.card_filter.fields):
             current = self.current_card
             self.refresh_columns(keep_key=current.key if current else None)
+        else:
+            self._update_status(self._shown)
 
     def apply_card(self, card: CardRow) -> None:
         """Put a changed card where it now belongs, and keep the cursor on it."""
