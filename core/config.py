@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError
 from triage.core import paths
 from triage.core.errors import ConfigError
 from triage.core.redact import mask
+from triage.core.sla.policy import PackagePolicy, QueueSettings, default_policies, problem
 from triage.storage.columns import BoardColumn
 from triage.storage.db import sqlite_url
 
@@ -57,6 +58,8 @@ class JiraFields(Section):
     """Field holding the urgency."""
     severity: str = ""
     """Field holding the severity; empty means Jira's priority."""
+    package: str = "Package"
+    """Field holding the client's support package (optional: else the site's package)."""
 
 
 class JiraSettings(Section):
@@ -134,6 +137,10 @@ class Settings(BaseSettings):
     """The Jira server."""
     sync: SyncSettings = Field(default_factory=SyncSettings)
     """Guards of the sync."""
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    """How the SLA queue ranks, its calendars and defaults."""
+    sla: dict[str, PackagePolicy] = Field(default_factory=default_policies)
+    """SLA policy per support package ([sla.Gold], [sla.Silver], …)."""
 
     @field_validator("database_url")
     @classmethod
@@ -186,11 +193,15 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
     data = _read_toml(path)
     data.update(overrides)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as error:
         raise ConfigError(_describe(error, path)) from None
     except SettingsError as error:
         raise ConfigError(_describe_variable(error)) from None
+    mistake = problem(settings.sla, settings.queue)
+    if mistake:
+        raise ConfigError(f"{path}: {mistake}")
+    return settings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -18,6 +18,7 @@ STATUS_NAMES = data.STATUS_NAMES
 SITE_FIELD = "customfield_10101"
 CLIENT_FIELD = "customfield_10102"
 URGENCY_FIELD = "customfield_10103"
+PACKAGE_FIELD = "customfield_10104"
 DEFAULT_NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 _STATUS_ID = {name: str(10000 + i) for i, name in enumerate(STATUS_NAMES)}
@@ -75,6 +76,7 @@ _PEOPLE = tuple(
     Person(data.account_id(u), u, name, f"{u}@{data.EMAIL_DOMAIN}", tz)
     for u, name, tz, _role in data.PEOPLE
 )
+_PACKAGE_OPTION = {name: str(10400 + i) for i, name in enumerate(data.PACKAGES)}
 _ROLES = {u: role for u, _name, _tz, role in data.PEOPLE}
 _BY_ACCOUNT = {p.account_id: p for p in _PEOPLE}
 _DC_KEYS = {p.username: f"JIRAUSER{10001 + i}" for i, p in enumerate(_PEOPLE)}
@@ -415,6 +417,7 @@ class _Builder:
                 SITE_FIELD: site.id,
                 CLIENT_FIELD: {"id": client_option, "value": client.name},
                 URGENCY_FIELD: {"id": str(10300 + urgency), "value": data.URGENCIES[urgency]},
+                PACKAGE_FIELD: {"id": _PACKAGE_OPTION[client.package], "value": client.package},
                 "comment": {
                     "comments": comments,
                     "maxResults": len(comments),

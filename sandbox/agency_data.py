@@ -577,6 +577,7 @@ CUSTOM_FIELDS = (
     (10101, "Site", "textfield", "string"),
     (10102, "Client", "select", "option"),
     (10103, "Urgency", "select", "option"),
+    (10104, "Package", "select", "option"),
 )
 # Times are integer milliseconds since the epoch, UTC.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

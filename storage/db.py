@@ -162,6 +162,8 @@ def init_schema(engine: Engine) -> None:
             for column in table.columns:
                 if column.name not in present:
                     _add_column(connection, table.name, column)
+            for index in table.indexes:
+                index.create(connection, checkfirst=True)
         _record_version(connection)
 
 

@@ -116,6 +116,10 @@ class TicketBase(SQLModel):
     created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     resolved: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    package: str | None = Field(default=None, max_length=64)
+    """The client's support package, from the configured Jira field (None: not set there)."""
+    service_desk_sla: list[dict[str, Any]] | None = Field(default=None, sa_type=sa.JSON)
+    """Jira Service Management's own SLA cycles (name, due, breached, paused, met), if any."""
 
 
 class TicketFactsBase(SQLModel):
@@ -134,7 +138,8 @@ class Ticket(TicketBase, TicketFactsBase, table=True):
     __tablename__ = "ticket"
     __table_args__ = (sa.Index("ix_ticket_column_updated", "column", "updated"),)
 
-    synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    """When a sync last wrote the ticket; the SLA queue re-reads what changed since it looked."""
 
 
 #: Columns a sync from Jira may overwrite; everything else on a ticket is Triage's own.

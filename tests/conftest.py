@@ -114,6 +114,8 @@ def ticket_row() -> TicketRow:
             "created": T0,
             "updated": T0,
             "resolved": None,
+            "package": None,
+            "service_desk_sla": None,
             "synced_at": T0,
         }
         unknown = set(fields) - set(row)

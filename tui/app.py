@@ -19,17 +19,19 @@ from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
 from triage.tui.commands import ActionCommands, TicketCommands
 from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
+from triage.tui.queue_actions import QueueActions
 from triage.tui.safe_text import block, line
 from triage.tui.screens.board import BoardScreen
 from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
 from triage.tui.screens.help import HelpScreen, screen_name
+from triage.tui.screens.queue import QueueScreen
 from triage.tui.screens.ticket import TicketScreen
 from triage.tui.site_actions import SiteActions
 
 __all__ = ["PUSH_DELAY", "TriageApp", "make_app"]
 
 
-class TriageApp(SiteActions, JiraSyncApp):
+class TriageApp(QueueActions, SiteActions, JiraSyncApp):
     """Triage: the support team's kanban over the local Jira cache."""
 
     TITLE = "Triage"
@@ -92,6 +94,8 @@ class TriageApp(SiteActions, JiraSyncApp):
     def _current_key(self) -> str | None:
         if isinstance(self.screen, TicketScreen):
             return self.screen.key
+        if isinstance(self.screen, QueueScreen):
+            return self.screen.current_key
         card = self.board_screen.current_card if self.board_screen else None
         return card.key if card else None
 
@@ -109,6 +113,7 @@ class TriageApp(SiteActions, JiraSyncApp):
         self._changed(key)
         self.show_status(changes=self.board.open_changes())
         self.push_soon()
+        self.rank_soon()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -139,7 +144,9 @@ class TriageApp(SiteActions, JiraSyncApp):
             self.notify("No ticket here to open.", severity="warning")
             return
         try:
-            self.push_screen(TicketScreen(self.board.detail(key)))
+            place = self.ranking.by_key.get(key.upper()) if self.ranking else None
+            why = f"#{place.rank} in the queue: {place.why}" if place else ""
+            self.push_screen(TicketScreen(self.board.detail(key), queue_why=why))
         except TriageError as error:
             self.notify(str(error), severity="error")
 

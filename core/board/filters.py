@@ -9,10 +9,26 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from triage.storage.queries import CardRow
+
+
+class QueuePlace(Protocol):
+    """What the SLA keys read of a ticket's place in the queue (core.sla's QueueItem)."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def package(self) -> str | None: ...
+    @property
+    def urgency(self) -> str | None: ...
+
+
+Ranked = Mapping[str, QueuePlace]
+"""The SLA queue by ticket key (core.sla), which the sla:, package: and urgency: keys read."""
 
 
 @dataclass(frozen=True)
@@ -20,24 +36,30 @@ class FilterKey:
     """A key the filter knows (`site:`): what it reads from a card, and what it means."""
 
     name: str
-    read: Callable[[CardRow], str | None]
+    read: Callable[[CardRow, Ranked | None], str | None]
     help: str
 
 
 KEYS: dict[str, FilterKey] = {
     key.name: key
     for key in (
-        FilterKey("site", lambda card: card.site, "the site id"),
-        FilterKey("client", lambda card: card.client, "the client's name"),
-        FilterKey("type", lambda card: card.issue_type, "the issue type"),
-        FilterKey("key", lambda card: card.key, "the ticket key"),
-        FilterKey("assignee", lambda card: card.assignee, "who it is assigned to"),
-        FilterKey("severity", lambda card: card.severity, "the severity"),
+        FilterKey("site", lambda card, _: card.site, "the site id"),
+        FilterKey("client", lambda card, _: card.client, "the client's name"),
+        FilterKey("type", lambda card, _: card.issue_type, "the issue type"),
+        FilterKey("key", lambda card, _: card.key, "the ticket key"),
+        FilterKey("assignee", lambda card, _: card.assignee, "who it is assigned to"),
+        FilterKey("severity", lambda card, _: card.severity, "the severity"),
+        # The SLA keys read the card's place in the queue: breached|risk|ok|paused, …
+        FilterKey("sla", lambda card, ranked: _sla(ranked, card.key, "state"), "SLA state"),
+        FilterKey("package", lambda card, ranked: _sla(ranked, card.key, "package"), "package"),
+        FilterKey("urgency", lambda card, ranked: _sla(ranked, card.key, "urgency"), "urgency"),
     )
 }
 """Every `KEY:value` the filter knows; add a row here to add a key."""
 
 PREFIXES = tuple(KEYS)
+SLA_PREFIXES = ("sla", "package", "urgency")
+"""The keys that read the SLA queue: a re-ranked queue re-filters the board."""
 NONE = "none"
 """`KEY:none` matches cards where that field is empty."""
 
@@ -81,8 +103,11 @@ class CardFilter:
             f"(KEY:{NONE} for an empty field), plus @me and -TERM to exclude."
         )
 
-    def predicate(self, me: str | None) -> Callable[[CardRow], bool]:
-        """A fast test of one card, for the board to run over thousands."""
+    def predicate(self, me: str | None, sla: Ranked | None = None) -> Callable[[CardRow], bool]:
+        """A fast test of one card, for the board to run over thousands.
+
+        `sla` is the ranked queue by key, for the sla:, package: and urgency: keys.
+        """
         words = [w.casefold() for w in self.words]
         without_words = [w.casefold() for w in self.without_words]
         fields = [(KEYS[name].read, value.casefold()) for name, value in self.fields]
@@ -95,10 +120,10 @@ class CardFilter:
                 if (self.mine and not mine) or (self.not_mine and mine):
                     return False
             for read, value in fields:
-                if not _holds(read(card), value):
+                if not _holds(read(card, sla), value):
                     return False
             for read, value in without:
-                if _holds(read(card), value):
+                if _holds(read(card, sla), value):
                     return False
             if words or without_words:
                 haystack = _haystack(card)
@@ -109,12 +134,22 @@ class CardFilter:
 
         return matches
 
-    def apply(self, cards: Iterable[CardRow], me: str | None) -> list[CardRow]:
+    def apply(
+        self, cards: Iterable[CardRow], me: str | None, sla: Ranked | None = None
+    ) -> list[CardRow]:
         """The cards that pass."""
         if self.empty:
             return list(cards)
-        test = self.predicate(me)
+        test = self.predicate(me, sla)
         return [card for card in cards if test(card)]
+
+
+def _sla(ranked: Ranked | None, key: str, name: str) -> str | None:
+    """The card's SLA state, package or urgency; None when the queue has not ranked it."""
+    item = ranked.get(key) if ranked else None
+    if item is None:
+        return None
+    return str(getattr(item, name) or "") or None
 
 
 def _holds(field: str | None, value: str) -> bool:

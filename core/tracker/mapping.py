@@ -9,6 +9,7 @@ from typing import Any
 
 from triage.core.config import JiraFields
 from triage.core.text import clean_block, clean_line
+from triage.core.tracker.service_desk import service_desk_cycles, service_desk_sla_fields
 from triage.storage.columns import BoardColumn
 
 JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
@@ -97,10 +98,14 @@ class FieldIds:
     urgency: str | None = None
     severity: str | None = None
     unresolved: tuple[str, ...] = ()
+    package: str | None = None
+    service_desk_sla: tuple[str, ...] = ()
+    """Jira Service Management SLA fields, found by their type, not configured."""
 
     def ids(self) -> list[str]:
         """The resolved ids, to name in a search."""
-        return [i for i in (self.site, self.client, self.urgency, self.severity) if i]
+        named = (self.site, self.client, self.urgency, self.severity, self.package)
+        return [i for i in named if i] + list(self.service_desk_sla)
 
 
 def resolve_fields(field_list: Iterable[Mapping[str, Any]], wanted: JiraFields) -> FieldIds:
@@ -117,7 +122,16 @@ def resolve_fields(field_list: Iterable[Mapping[str, Any]], wanted: JiraFields) 
         found[role] = by_id.get(name) or by_name.get(name.casefold())
         if found[role] is None:
             unresolved.append(f"{role} = {name!r}")
-    return FieldIds(**found, unresolved=tuple(unresolved))
+    # Optional: without it a ticket's package comes from its site or the queue's default.
+    package = wanted.package and (
+        by_id.get(wanted.package) or by_name.get(wanted.package.casefold())
+    )
+    return FieldIds(
+        **found,
+        unresolved=tuple(unresolved),
+        package=package or None,
+        service_desk_sla=service_desk_sla_fields(field_list),
+    )
 
 
 @dataclass
@@ -199,6 +213,8 @@ def map_issue(
         "created": parse_time(fields["created"]) if fields.get("created") else synced_at,
         "updated": parse_time(fields["updated"]) if fields.get("updated") else synced_at,
         "resolved": parse_time(resolved) if resolved else None,
+        "package": _option(fields.get(ids.package)) if ids.package else None,
+        "service_desk_sla": service_desk_cycles(fields, ids.service_desk_sla),
         "synced_at": synced_at,
     }
     return MappedIssue(ticket, _comments(key, fields), _changes(key, issue))

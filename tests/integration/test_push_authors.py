@@ -57,7 +57,7 @@ def jira(agency: Agency, flavour: str, people: dict[str, Any]) -> Iterator[JiraS
         agency,
         flavour=flavour,
         user=user,
-        token=TOKENS["alice"],  # type: ignore[arg-type]
+        token=TOKENS["alice"],
     )
     sandbox.add_account(login(people["bob"], flavour), TOKENS["bob"])
     sandbox.start()

@@ -37,7 +37,7 @@ CORE_GROUPS: dict[str, frozenset[str]] = {
     "tracker": frozenset({"base"}),
     "board": frozenset({"base", "tracker"}),
     "sites": frozenset({"base", "jobs"}),
-    "sla": frozenset({"base", "board"}),
+    "sla": frozenset({"base", "board", "tracker", "sites"}),
     "health": frozenset({"base", "jobs", "sites", "tracker", "board"}),
     "intake": frozenset({"base", "tracker", "board"}),
     "security": frozenset({"base", "jobs", "sites", "tracker", "board"}),
@@ -45,6 +45,9 @@ CORE_GROUPS: dict[str, frozenset[str]] = {
     "demo": frozenset({"base", "tracker"}),
     "demo_run": frozenset({"base", "tracker"}),
 }
+#: Modules of a group the base may import: the SLA policies are sections of the one settings
+#: object (core.config), and import nothing of ours themselves.
+BASE_MAY_IMPORT = frozenset({"triage.core.sla.policy"})
 #: Top-level modules of core that join groups rather than being part of the base.
 CORE_JOINERS = frozenset({"actions", "demo", "demo_run"})
 
@@ -180,6 +183,8 @@ def test_core_groups_depend_on_each_other_only_downwards() -> None:
         source = path.read_text(encoding="utf-8")
         for target in imported_modules(source, name, path.name == "__init__.py"):
             other = core_group(target)
+            if group == "base" and target in BASE_MAY_IMPORT:
+                continue
             if other is not None and other != group and other not in CORE_GROUPS[group]:
                 breaches.setdefault(str(path.relative_to(ROOT)), []).append(target)
     assert breaches == {}

@@ -244,6 +244,8 @@ def test_a_cloud_issue_maps_every_ticket_field() -> None:
         "created": datetime(2026, 11, 18, 8, 30, tzinfo=UTC),
         "updated": datetime(2026, 11, 20, 15, 15, 30, 250000, tzinfo=UTC),
         "resolved": None,
+        "package": None,
+        "service_desk_sla": None,
         "synced_at": SYNCED,
     }
 
@@ -327,6 +329,8 @@ def test_a_data_center_issue_maps_every_ticket_field() -> None:
         "created": datetime(2026, 11, 1, 14, 0, tzinfo=UTC),
         "updated": datetime(2026, 11, 2, 21, 45, tzinfo=UTC),
         "resolved": datetime(2026, 11, 2, 21, 45, tzinfo=UTC),
+        "package": None,
+        "service_desk_sla": None,
         "synced_at": SYNCED,
     }
 
@@ -601,3 +605,62 @@ def test_control_characters_never_reach_the_cache_and_single_lines_lose_newlines
     assert row["author"] == "Eve Evil"
     assert row["body"] == "line one\nline two\n\tindented"
     assert [(c["from_status"], c["to_status"]) for c in result.changes] == [("Done", "QA ")]
+
+
+# --- Jira Service Management SLAs ------------------------------------------------------------
+
+
+def test_service_desk_sla_fields_are_found_by_type_and_read_into_cycles() -> None:
+    sla_type = {
+        "type": "sd-servicelevelagreement",
+        "custom": "com.atlassian.servicedesk:sd-sla-field",
+    }
+    field_list: list[dict[str, Any]] = [
+        *FIELD_LIST,
+        {"id": "customfield_10031", "name": "Time to resolution", "schema": sla_type},
+        {"id": "customfield_10030", "name": "Time to first response", "schema": sla_type},
+    ]
+    ids = resolve_fields(field_list, JiraFields())
+    assert ids.service_desk_sla == ("customfield_10030", "customfield_10031")
+    assert ids.ids()[-2:] == ["customfield_10030", "customfield_10031"]
+    assert ids.unresolved == ()  # no Package field: optional, so not a problem to report
+
+    issue = with_fields(
+        CLOUD_ISSUE,
+        customfield_10030={
+            "name": "Time to first response",
+            "completedCycles": [
+                {
+                    "breached": False,
+                    "goalDuration": {"millis": 3_600_000},
+                    "elapsedTime": {"millis": 600_000},
+                }
+            ],
+        },
+        customfield_10031={
+            "name": "Time to resolution",
+            "ongoingCycle": {
+                "breachTime": {"epochMillis": 1_795_165_200_000, "iso8601": "ignored"},
+                "breached": False,
+                "paused": True,
+                "goalDuration": {"millis": 28_800_000},
+                "elapsedTime": {"millis": 7_200_000},
+            },
+        },
+    )
+    ticket = map_issue(issue, ids, StatusMapper(), SYNCED).ticket
+
+    assert ticket["service_desk_sla"] == [
+        {"name": "Time to first response", "due": None, "breached": False, "paused": False,
+         "met": True, "goal": 3600.0, "elapsed": 600.0},
+        {"name": "Time to resolution", "due": "2026-11-20T09:00:00+00:00", "breached": False,
+         "paused": True, "met": False, "goal": 28800.0, "elapsed": 7200.0},
+    ]  # fmt: skip
+
+
+def test_a_package_field_maps_to_the_ticket() -> None:
+    ids = resolve_fields(
+        [*FIELD_LIST, {"id": "customfield_10104", "name": "Package"}], JiraFields()
+    )
+    issue = with_fields(CLOUD_ISSUE, customfield_10104={"value": "Gold", "id": "10400"})
+    assert map_issue(issue, ids, StatusMapper(), SYNCED).ticket["package"] == "Gold"

@@ -472,6 +472,8 @@ def _insert_survivors(engine: Engine, ticket_row: TicketRow) -> None:
 def _drop_columns(engine: Engine, table: str, columns: tuple[str, ...]) -> None:
     with engine.begin() as connection:
         for name in columns:
+            # A cache from before the column had no index on it either.
+            connection.execute(sa.text(f'DROP INDEX IF EXISTS "ix_{table}_{name}"'))
             connection.execute(sa.text(f'ALTER TABLE "{table}" DROP COLUMN "{name}"'))
 
 
@@ -494,6 +496,7 @@ def test_init_schema_upgrades_an_old_cache_and_keeps_its_rows(
     inspector = sa.inspect(engine)
     present = {c["name"] for c in inspector.get_columns("ticket")}
     assert set(OLD_TICKET_LACKS) <= present
+    assert "ix_ticket_synced_at" in {index["name"] for index in inspector.get_indexes("ticket")}
     assert "status_change" in inspector.get_table_names()
     ticket = load(engine, "OLD-1")
     assert ticket.summary == "from an old version"

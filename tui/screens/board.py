@@ -17,8 +17,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
-from triage.core.board.filters import CardFilter, parse_filter
+from triage.core.board.filters import SLA_PREFIXES, CardFilter, parse_filter
 from triage.core.board.service import BoardData, sort_key
+from triage.core.sla.ranking import Ranking
 from triage.storage.columns import BoardColumn
 from triage.storage.models import utcnow
 from triage.storage.queries import CardRow
@@ -27,6 +28,18 @@ from triage.tui.widgets.board_view import BoardView
 
 STATUS_TICK = 30.0
 """Seconds between refreshes of "synced N min ago"."""
+
+
+def sla_counts(ranking: Ranking | None) -> list[str | tuple[str, str]]:
+    """The status line's SLA part: how many tickets breached their SLA, how many are at risk."""
+    if ranking is None:
+        return []
+    parts: list[str | tuple[str, str]] = []
+    if ranking.breached:
+        parts += ["  ·  ", (f"{ranking.breached:,} breached", "bold")]
+    if ranking.at_risk:
+        parts += ["  ·  ", f"{ranking.at_risk:,} at risk"]
+    return parts
 
 
 class StatusLine(Widget):
@@ -97,6 +110,13 @@ class BoardScreen(Screen[None]):
         Binding("c", "app.comment", "Comment", id="board.comment"),
         Binding("slash", "filter", "Filter", id="board.filter"),
         Binding(
+            "Q",
+            "app.queue",
+            "Queue",
+            id="board.queue",
+            tooltip="Open tickets ranked by their SLA clocks; n there takes the next one",
+        ),
+        Binding(
             "r",
             "app.sync",
             "Sync now",
@@ -124,6 +144,8 @@ class BoardScreen(Screen[None]):
         self.board_view = BoardView(focused_width, min_width)
         self.sync_status = sync_status or SyncStatus(connected=False)
         self.clock = clock
+        self.sla: Ranking | None = None
+        self._shown = 0
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status-line")
@@ -158,7 +180,7 @@ class BoardScreen(Screen[None]):
 
     def refresh_columns(self, keep_key: str | None = None) -> None:
         """Show the loaded cards through the filter."""
-        test = None if self.card_filter.empty else self.card_filter.predicate(self.me)
+        test = self._filter_test()
         shown_total = 0
         for column in BoardColumn:
             cards = self.data.columns[column]
@@ -168,6 +190,7 @@ class BoardScreen(Screen[None]):
         self._update_status(shown_total)
 
     def _update_status(self, shown: int) -> None:
+        self._shown = shown
         total = self.data.total
         counts = f"{total:,} tickets" if shown == total else f"{shown:,} of {total:,} tickets"
         parts: list[str | tuple[str, str]] = [
@@ -181,9 +204,29 @@ class BoardScreen(Screen[None]):
         ]
         if self.data.unmapped:
             parts += ["  ·  ", (f"{len(self.data.unmapped)} in unmapped statuses", "bold")]
+        parts += sla_counts(self.sla)
         if not self.card_filter.empty:
             parts += ["  ·  filter: ", (self.query_one("#filter", Input).value, "bold")]
         self.query_one(StatusLine).board_text = Text.assemble(*parts)
+
+    def _filter_test(self) -> Callable[[CardRow], bool] | None:
+        """The filter's test of a card, None when there is no filter."""
+        if self.card_filter.empty:
+            return None
+        return self.card_filter.predicate(self.me, self.sla.by_key if self.sla else None)
+
+    def show_sla(self, ranking: Ranking) -> None:
+        """Show each card's time left and count the breached and at-risk tickets."""
+        self.sla = ranking
+        for card_list in self.board_view.card_lists():
+            card_list.set_sla(ranking.by_key)
+        if not self.is_mounted:
+            return  # the first refresh of the columns shows it
+        if any(name in SLA_PREFIXES for name, _ in self.card_filter.fields):
+            current = self.current_card
+            self.refresh_columns(keep_key=current.key if current else None)
+        else:
+            self._update_status(self._shown)
 
     def apply_card(self, card: CardRow) -> None:
         """Put a changed card where it now belongs, and keep the cursor on it."""
@@ -208,7 +251,7 @@ class BoardScreen(Screen[None]):
         """Show freshly loaded cards, keeping the focused column and each column's card."""
         keep = {column: self._current_key(column) for column in BoardColumn}
         self.data = data
-        test = None if self.card_filter.empty else self.card_filter.predicate(self.me)
+        test = self._filter_test()
         shown_total = 0
         for column in BoardColumn:
             cards = data.columns[column]
@@ -241,7 +284,7 @@ class BoardScreen(Screen[None]):
 
     def _reshow(self, column: BoardColumn, keep_key: str | None = None) -> None:
         cards = self.data.columns[column]
-        test = None if self.card_filter.empty else self.card_filter.predicate(self.me)
+        test = self._filter_test()
         shown = cards if test is None else [card for card in cards if test(card)]
         self.board_view.view(column).show(shown, len(cards), keep_key)
 

@@ -74,9 +74,11 @@ class TicketScreen(Screen[None]):
             self.how = how
             """A `core.push.Resolution` value: "retry", "discard" or "accept-remote"."""
 
-    def __init__(self, detail: TicketDetail) -> None:
+    def __init__(self, detail: TicketDetail, queue_why: str = "") -> None:
         super().__init__()
         self.detail = detail
+        self.queue_why = queue_why
+        """Where the ticket sits in the SLA queue and why; empty when it is not there."""
 
     @property
     def key(self) -> str:
@@ -87,6 +89,9 @@ class TicketScreen(Screen[None]):
         yield Label("", id="ticket-title")
         with VerticalScroll(id="ticket-body"):
             yield Static(id="ticket-changes")
+            queue = Static(self.queue_why, id="ticket-queue")
+            queue.display = bool(self.queue_why)
+            yield queue
             yield Static(id="ticket-fields")
             yield Label("Description", classes="section-title")
             yield Static(id="ticket-description", classes="section")

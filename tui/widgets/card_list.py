@@ -11,6 +11,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from triage.core.sla.ranking import QueueItem, short_left
 from triage.storage.queries import CardRow
 from triage.tui.safe_text import line
 
@@ -94,6 +95,10 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         "card-list--pending",
         "card-list--conflict",
         "card-list--failed",
+        "card-list--sla-breached",
+        "card-list--sla-risk",
+        "card-list--sla-ok",
+        "card-list--sla-paused",
     }
 
     DEFAULT_CSS = """
@@ -117,6 +122,10 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         & > .card-list--pending { color: $text-warning; }
         & > .card-list--conflict { color: $text-error; text-style: bold; }
         & > .card-list--failed { color: $text-error; text-style: bold; }
+        & > .card-list--sla-breached { color: $text-error; text-style: bold; }
+        & > .card-list--sla-risk { color: $text-warning; }
+        & > .card-list--sla-ok { color: $text-success; }
+        & > .card-list--sla-paused { color: $text-muted; }
     }
     """
 
@@ -137,6 +146,14 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         self.first = 0
         """Index of the card at the top of the column."""
         self._lines: dict[tuple[CardRow, int, int, int], Strip] = {}
+        self.sla: dict[str, QueueItem] = {}
+        """Each ticket's place in the SLA queue, for its time left."""
+
+    def set_sla(self, items: dict[str, QueueItem]) -> None:
+        """Show time left from a fresh ranking."""
+        self.sla = items
+        self._lines.clear()
+        self.refresh()
 
     def set_cards(self, cards: list[CardRow], keep_key: str | None = None) -> None:
         """Show `cards`; keep the cursor on `keep_key` if it is among them."""
@@ -259,6 +276,11 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
             mark = SYNC_MARKS.get(card.sync_state)
             if mark:
                 head.append(Segment(" " + mark, base + style(f"card-list--{card.sync_state}")))
+            item = self.sla.get(card.key)
+            left = short_left(item) if item is not None else ""
+            if left and item is not None:
+                look = base + style(f"card-list--sla-{item.state}")
+                head.append(Segment(" " + left, look))
             used = sum(cell_len(segment.text) for segment in head)
             meta = fit(label, max(width - used - 1, 0))
             gap = max(width - used - cell_len(meta), 1)

@@ -1,0 +1,1 @@
+"""SLAs and the queue: policies per support package, business calendars, clocks and ranking."""
