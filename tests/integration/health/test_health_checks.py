@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import trustme
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
