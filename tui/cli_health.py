@@ -56,12 +56,14 @@ def run_health(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps([row.as_json() for row in rows], indent=2))
     else:
+        width = max(len(f"{row.health.site}/{row.health.env}") for row in rows)
         for row in rows:
             h = row.health
+            where = f"{h.site}/{h.env}"
             ms = f"{h.ms} ms" if h.ms is not None else "-"
             tls = f"TLS {h.tls_days} d" if h.tls_days is not None else ""
             print(
-                f"{row.state:<11} {h.site}/{h.env:<6} {h.status or '-':>3} {ms:>8} {tls:<9} "
+                f"{row.state:<11} {where:<{width}}  {h.status or '-':>3} {ms:>8}  {tls:<9} "
                 f"{h.url}  {h.reason}".rstrip()
             )
     return EXIT_DOWN if any(row.as_json()["state"] == "down" for row in rows) else 0

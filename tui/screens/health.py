@@ -1,0 +1,215 @@
+"""The health screen: every checked site, worst first, with its recent response times.
+
+It shows what the cache holds (written by `triage health --watch`, or by `r` here), read by
+a worker every few seconds; `i` on a failing site asks the app for an incident ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
+
+from core.health.report import SiteRow
+from storage.models import utcnow
+
+REFRESH_S = 5.0
+BARS = "▁▂▃▄▅▆▇█"
+STATE_LOOK = {
+    "down": "bold $text-error",
+    "flapping": "bold $text-warning",
+    "failing": "$text-warning",
+    "maintenance": "italic $text-muted",
+    "degraded": "$text-warning",
+    "unknown": "$text-muted",
+    "up": "$text-success",
+}
+
+
+def sparkline(times: Sequence[int | None], width: int = 20) -> Text:
+    """Response times as bars scaled to the slowest; a failed check is a red ×."""
+    shown = list(times)[-width:]
+    top = max((t for t in shown if t is not None), default=0) or 1
+    line = Text()
+    for value in shown:
+        if value is None:
+            line.append("×", style="red")
+        else:
+            line.append(BARS[min(len(BARS) - 1, value * len(BARS) // (top + 1))])
+    return line.append(" " * (width - len(shown)))
+
+
+def duration(seconds: float) -> str:
+    """A short duration: 45s, 12m, 3h 05m, 2d 4h."""
+    seconds = max(int(seconds), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+class HealthScreen(Screen[None]):
+    """Every checked environment of every site, worst first."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="health.back"),
+        Binding(
+            "i",
+            "incident",
+            "Incident",
+            id="health.incident",
+            tooltip="Open an incident ticket in Jira for this site, or comment on its open one",
+        ),
+        Binding("r", "check_now", "Check now", id="health.check", tooltip="Check every site once"),
+    ]
+
+    class Loaded(Message):
+        """The cache was read: the rows to show."""
+
+        def __init__(self, rows: list[SiteRow]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    class IncidentWanted(Message):
+        """The user asked for an incident on this site."""
+
+        def __init__(self, row: SiteRow) -> None:
+            super().__init__()
+            self.row = row
+
+    class CheckWanted(Message):
+        """The user asked to check every site now."""
+
+    def __init__(self, load: Callable[[], list[SiteRow]], clock: Callable[[], datetime] = utcnow):
+        super().__init__()
+        self.load = load
+        self.clock = clock
+        self.rows: list[SiteRow] = []
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="health-title")
+        yield Static(
+            "No health results yet: run `triage health --watch` as a service, or press r.",
+            id="health-empty",
+            classes="dialog-help",
+        )
+        yield DataTable(id="health-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="health-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("state", key="state", width=11)
+        table.add_column("site", key="site")
+        table.add_column("for", key="since", width=7)
+        table.add_column("response times", key="spark", width=20)
+        table.add_column("ms", key="ms", width=6)
+        table.add_column("TLS", key="tls", width=6)
+        table.add_column("failing check", key="check")
+        self.query_one("#health-empty").display = False
+        table.focus()
+        self.reload()
+        self.set_interval(REFRESH_S, self.reload, name="health refresh")
+
+    @work(thread=True, exclusive=True, group="health-load", exit_on_error=False)
+    def reload(self) -> None:
+        """Read the cache off the UI thread."""
+        self.post_message(self.Loaded(self.load()))
+
+    @on(Loaded)
+    def show_rows(self, event: Loaded) -> None:
+        """Show the rows read, keeping the cursor on its site."""
+        self.rows = event.rows
+        table = self.query_one(DataTable)
+        current = self.current
+        keep = (current.health.site, current.health.env) if current else None
+        table.clear()
+        now = self.clock()
+        looks = {state: self._style(spec) for state, spec in STATE_LOOK.items()}
+        for row in self.rows:
+            h = row.health
+            style = looks.get(row.state, "")
+            since = duration((now - h.since).total_seconds())
+            tls = "" if h.tls_days is None else f"{h.tls_days}d"
+            table.add_row(
+                Text(row.state, style=style),
+                f"{h.site}/{h.env}",
+                since if h.checked else "",
+                sparkline(row.times),
+                "" if h.ms is None else str(h.ms),
+                Text(tls, style="bold" if h.tls_days is not None and h.tls_days <= 21 else ""),
+                h.reason,
+                key=f"{h.site}/{h.env}",
+            )
+        down = sum(1 for row in self.rows if row.state == "down")
+        title = Text.assemble(("Site health", "bold"), f"  {len(self.rows)} checked")
+        if down:
+            title.append(f"  ·  {down} down", style="bold")
+        self.query_one("#health-title", Label).update(title)
+        self.query_one("#health-empty").display = not self.rows
+        if keep is not None:
+            for index, row in enumerate(self.rows):
+                if (row.health.site, row.health.env) == keep:
+                    table.move_cursor(row=index, animate=False)
+                    break
+        self.show_detail()
+
+    def _style(self, spec: str) -> str:
+        """A Rich style from words and theme variables ($text-error)."""
+        theme = self.app.theme_variables
+        words = (theme.get(w[1:], "") if w.startswith("$") else w for w in spec.split())
+        return " ".join(w for w in words if w)
+
+    @on(DataTable.RowHighlighted)
+    def show_detail(self) -> None:
+        """Say everything about the site under the cursor, whatever the terminal's width."""
+        row = self.current
+        detail = self.query_one("#health-detail", Static)
+        if row is None:
+            detail.update("")
+            return
+        h = row.health
+        since = f"since {h.since:%Y-%m-%d %H:%M UTC}" if h.checked else "not checked yet"
+        text = Text.assemble((f"{h.site}/{h.env}", "bold"), f"  {h.url}\n{row.state} {since}")
+        if h.fails:
+            text.append(f", {h.fails} failures in a row")
+        if h.flapping:
+            text.append(", answers and failures keep alternating")
+        if h.tls_days is not None:
+            text.append(f", TLS certificate ends in {h.tls_days} days")
+        if h.reason:
+            text.append(f"\n{h.reason}")
+        detail.update(text)
+
+    @property
+    def current(self) -> SiteRow | None:
+        """The site under the cursor."""
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    def action_incident(self) -> None:
+        row = self.current
+        if row is None:
+            self.notify("No site here.", severity="warning")
+        elif not row.failing:
+            self.notify(f"{row.health.site} is {row.state}: nothing to report.")
+        else:
+            self.post_message(self.IncidentWanted(row))
+
+    def action_check_now(self) -> None:
+        self.post_message(self.CheckWanted())
