@@ -29,17 +29,25 @@ MAINTENANCE_STEP = "maintenance on"
 """The deploy step after which a site answers 503 on purpose, until the deploy ends."""
 
 
-def state_for_update(session: Session, site: str, env: str) -> SiteHealth:
-    """The environment's health row, locked for this transaction (a new one if none yet)."""
-    query = select(SiteHealth).where(SiteHealth.site == site, SiteHealth.env == env)
-    found = session.exec(query.with_for_update()).first()
-    return found or SiteHealth(site=site, env=env)
+def states_for_update(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[
+    tuple[str, str], SiteHealth
+]:
+    """The health rows of these (site, env), locked for this transaction; new ones if none yet."""
+    wanted = set(pairs)
+    sites = sorted({site for site, _ in wanted})
+    query = select(SiteHealth).where(col(SiteHealth.site).in_(sites)).with_for_update()
+    found = {(h.site, h.env): h for h in session.exec(query) if (h.site, h.env) in wanted}
+    for site, env in wanted - set(found):
+        found[(site, env)] = SiteHealth(site=site, env=env)
+        session.add(found[(site, env)])
+    return found
 
 
-def save(session: Session, result: HealthResult, health: SiteHealth) -> None:
-    """Keep a result and the health row it changed."""
-    session.add(result)
-    session.add(health)
+def save_results(session: Session, results: Sequence[HealthResult]) -> None:
+    """Keep results, in one statement."""
+    if results:
+        rows = [r.model_dump(exclude={"id"}) for r in results]
+        session.connection().execute(sa.insert(table_of(HealthResult)), rows)
 
 
 def states(engine: Engine) -> list[SiteHealth]:
@@ -75,25 +83,21 @@ def history(
 def prune(engine: Engine, before: datetime, keep_per_site: int) -> int:
     """Delete results older than `before`, and all but the newest `keep_per_site` of each."""
     table = table_of(HealthResult)
-    removed = 0
+    newest = (
+        sa.select(
+            table.c.id,
+            sa.func.row_number()
+            .over(partition_by=(table.c.site, table.c.env), order_by=table.c.id.desc())
+            .label("rank"),
+        )
+        .where(table.c.at >= before)
+        .subquery()
+    )
+    beyond = sa.select(newest.c.id).where(newest.c.rank > keep_per_site)
     with engine.begin() as connection:
-        removed += connection.execute(sa.delete(table).where(table.c.at < before)).rowcount
-        pairs = connection.execute(sa.select(table.c.site, table.c.env).distinct()).all()
-        for site, env in pairs:
-            cutoff = connection.execute(
-                sa.select(table.c.id)
-                .where(table.c.site == site, table.c.env == env)
-                .order_by(table.c.id.desc())
-                .offset(keep_per_site - 1)
-                .limit(1)
-            ).scalar()
-            if cutoff is not None:
-                removed += connection.execute(
-                    sa.delete(table).where(
-                        table.c.site == site, table.c.env == env, table.c.id < cutoff
-                    )
-                ).rowcount
-    return removed
+        removed = connection.execute(sa.delete(table).where(table.c.at < before)).rowcount
+        removed += connection.execute(sa.delete(table).where(table.c.id.in_(beyond))).rowcount
+    return int(removed)
 
 
 def in_maintenance(engine: Engine) -> dict[tuple[str, str], int]:

@@ -7,7 +7,6 @@ that queues the ticket in the outbox, then the usual push sends it to Jira.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -112,15 +111,11 @@ class HealthActions(App[None]):
 
     @work(thread=True, exclusive=True, group="health-check", exit_on_error=False)
     def check_sites(self) -> None:
-        """One round of checks, in this worker's own event loop."""
-        from core.health.monitor import HealthMonitor
+        """One round of checks, in a child process so the screen keeps the interpreter."""
+        from core.health.once import check_round_apart
 
         try:
-            inventory = self.inventory()
-            if inventory is None:
-                raise TriageError("no sites inventory: create sites.toml (README)")
-            monitor = HealthMonitor(self.board.engine, self.board.settings.health, inventory)
-            asyncio.run(monitor.round())
+            check_round_apart(self.board.settings)
         except (TriageError, StorageError, OSError) as error:
             self.post_message(SitesChecked(str(error)))
             return

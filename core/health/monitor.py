@@ -92,13 +92,12 @@ class HealthMonitor:
         maintenance = store.in_maintenance(self.engine)
         moved: list[tuple[SiteHealth, Change | None]] = []
         with session_scope(self.engine) as session:
+            healths = store.states_for_update(session, ((r.site, r.env) for r in results))
             for result in results:
-                health = store.state_for_update(session, result.site, result.env)
-                change = advance(
-                    health, result, maintenance=(result.site, result.env) in maintenance
-                )
-                store.save(session, result, health)
-                moved.append((health, change))
+                where = (result.site, result.env)
+                health = healths[where]
+                moved.append((health, advance(health, result, maintenance=where in maintenance)))
+            store.save_results(session, results)
         now = self.clock()
         if self._pruned is None or now - self._pruned >= PRUNE_EVERY:
             self.prune(now)

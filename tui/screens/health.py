@@ -22,6 +22,16 @@ from storage.models import utcnow
 
 REFRESH_S = 5.0
 BARS = "▁▂▃▄▅▆▇█"
+COLUMN_SPECS: tuple[tuple[str, str, int | None], ...] = (
+    ("state", "state", 11),
+    ("site", "site", None),
+    ("since", "for", 7),
+    ("spark", "response times", 20),
+    ("ms", "ms", 6),
+    ("tls", "TLS", 6),
+    ("check", "failing check", None),
+)
+COLUMNS = tuple(key for key, _, _ in COLUMN_SPECS)
 STATE_LOOK = {
     "down": "bold $text-error",
     "flapping": "bold $text-warning",
@@ -98,6 +108,8 @@ class HealthScreen(Screen[None]):
         self.load = load
         self.clock = clock
         self.rows: list[SiteRow] = []
+        self._keys: list[str] = []
+        self._shown: list[tuple[object, ...]] = []
 
     def compose(self) -> ComposeResult:
         yield Label("", id="health-title")
@@ -112,13 +124,8 @@ class HealthScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("state", key="state", width=11)
-        table.add_column("site", key="site")
-        table.add_column("for", key="since", width=7)
-        table.add_column("response times", key="spark", width=20)
-        table.add_column("ms", key="ms", width=6)
-        table.add_column("TLS", key="tls", width=6)
-        table.add_column("failing check", key="check")
+        for key, label, width in COLUMN_SPECS:
+            table.add_column(label, key=key, width=width)
         self.query_one("#health-empty").display = False
         table.focus()
         self.reload()
@@ -131,41 +138,49 @@ class HealthScreen(Screen[None]):
 
     @on(Loaded)
     def show_rows(self, event: Loaded) -> None:
-        """Show the rows read, keeping the cursor on its site."""
-        self.rows = event.rows
-        table = self.query_one(DataTable)
+        """Show the rows read, keeping the cursor on its site; unchanged cells stay."""
         current = self.current
         keep = (current.health.site, current.health.env) if current else None
-        table.clear()
+        self.rows = event.rows
+        table = self.query_one(DataTable)
         now = self.clock()
         looks = {state: self._style(spec) for state, spec in STATE_LOOK.items()}
-        for row in self.rows:
-            h = row.health
-            style = looks.get(row.state, "")
-            since = duration((now - h.since).total_seconds())
-            tls = "" if h.tls_days is None else f"{h.tls_days}d"
-            table.add_row(
-                Text(row.state, style=style),
-                f"{h.site}/{h.env}",
-                since if h.checked else "",
-                sparkline(row.times),
-                "" if h.ms is None else str(h.ms),
-                Text(tls, style="bold" if h.tls_days is not None and h.tls_days <= 21 else ""),
-                h.reason,
-                key=f"{h.site}/{h.env}",
-            )
+        keys = [f"{row.health.site}/{row.health.env}" for row in self.rows]
+        cells = [self._cells(row, now, looks) for row in self.rows]
+        if keys == self._keys:
+            # The same sites in the same order: change only what changed, no new layout.
+            for key, new, old in zip(keys, cells, self._shown, strict=True):
+                for column, value, was in zip(COLUMNS, new, old, strict=True):
+                    if value != was:
+                        table.update_cell(key, column, value)
+        else:
+            table.clear()
+            for key, row_cells in zip(keys, cells, strict=True):
+                table.add_row(*row_cells, key=key)
+            if keep is not None and f"{keep[0]}/{keep[1]}" in keys:
+                table.move_cursor(row=keys.index(f"{keep[0]}/{keep[1]}"), animate=False)
+        self._keys, self._shown = keys, cells
         down = sum(1 for row in self.rows if row.state == "down")
         title = Text.assemble(("Site health", "bold"), f"  {len(self.rows)} checked")
         if down:
             title.append(f"  ·  {down} down", style="bold")
         self.query_one("#health-title", Label).update(title)
         self.query_one("#health-empty").display = not self.rows
-        if keep is not None:
-            for index, row in enumerate(self.rows):
-                if (row.health.site, row.health.env) == keep:
-                    table.move_cursor(row=index, animate=False)
-                    break
         self.show_detail()
+
+    @staticmethod
+    def _cells(row: SiteRow, now: datetime, looks: dict[str, str]) -> tuple[object, ...]:
+        h = row.health
+        tls = "" if h.tls_days is None else f"{h.tls_days}d"
+        return (
+            Text(row.state, style=looks.get(row.state, "")),
+            f"{h.site}/{h.env}",
+            duration((now - h.since).total_seconds()) if h.checked else "",
+            sparkline(row.times),
+            "" if h.ms is None else str(h.ms),
+            Text(tls, style="bold" if h.tls_days is not None and h.tls_days <= 21 else ""),
+            h.reason,
+        )
 
     def _style(self, spec: str) -> str:
         """A Rich style from words and theme variables ($text-error)."""
