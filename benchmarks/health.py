@@ -71,6 +71,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_listening(port: int) -> None:
+    """Until the server process accepts connections (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def write_sites(path: Path, port: int, count: int, hanging: int) -> None:
     """sites.toml with `count` sites: a fifth slow, `hanging` that never answer."""
     lines = []
@@ -154,7 +167,7 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
     try:
-        time.sleep(1.0)
+        wait_listening(port)
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             sites = root / "sites.toml"
@@ -179,9 +192,7 @@ def main() -> None:
             agency = build_agency(tickets=args.tickets, seed=1)
             load_demo(engine, settings, agency.issues, agency.fields, seed=1)
             asyncio.run(
-                HealthMonitor(
-                    engine, settings.health, load_inventory(sites)
-                ).round(confirm=False)
+                HealthMonitor(engine, settings.health, load_inventory(sites)).round(confirm=False)
             )
             board = Board(engine, settings)
             quiet = asyncio.run(keys_on_health_screen(board, args.presses, rounds=False))

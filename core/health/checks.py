@@ -26,6 +26,8 @@ from storage.models import HealthResult
 TLS_WARN_DAYS = (21, 14, 7)
 """A certificate this close to its end is a warning; at the last one, critical."""
 LEVELS = {OK: 0, WARN: 1, CRITICAL: 2, FAIL: 3}
+SHARD_CONNECTIONS = 8
+"""Connections per HTTP client of a `ClientPool`."""
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,11 @@ def targets(inventory: Inventory, settings: HealthSettings) -> list[Target]:
     return found
 
 
-def make_client(settings: HealthSettings, *, limit: int | None = None) -> httpx.AsyncClient:
-    """The HTTP client of the checks: finite timeouts, system CAs plus health.ca_file."""
+def make_client(settings: HealthSettings, connections: int) -> httpx.AsyncClient:
+    """An HTTP client of the checks: finite timeouts, system CAs plus health.ca_file."""
     context = ssl.create_default_context()
     if settings.ca_file is not None:
         context.load_verify_locations(cafile=str(Path(settings.ca_file).expanduser()))
-    connections = limit or settings.concurrency
     return httpx.AsyncClient(
         verify=context,
         timeout=httpx.Timeout(settings.timeout_seconds),
@@ -89,6 +90,30 @@ def make_client(settings: HealthSettings, *, limit: int | None = None) -> httpx.
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         headers={"User-Agent": "triage-health"},
     )
+
+
+class ClientPool:
+    """Several HTTP clients, each with a few connections, as one async context manager.
+
+    httpcore looks at every connection of its pool on every request event, so one pool of
+    hundreds of connections spends more time looking than checking; small pools do not.
+    """
+
+    def __init__(self, settings: HealthSettings, shard: int = SHARD_CONNECTIONS) -> None:
+        count = max(1, -(-settings.concurrency // shard))
+        per = max(1, -(-settings.concurrency // count))
+        self.clients = [make_client(settings, per) for _ in range(count)]
+
+    def pick(self, index: int) -> httpx.AsyncClient:
+        """The client for the target at `index`: always the same one, so connections stay."""
+        return self.clients[index % len(self.clients)]
+
+    async def __aenter__(self) -> ClientPool:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for client in self.clients:
+            await client.aclose()
 
 
 def tls_finding(days: int) -> Finding:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from core.config import HealthSettings
 from core.environments import Engines
-from core.health.checks import Finding, Target, check_http, conclude, make_client, targets
+from core.health.checks import ClientPool, Finding, Target, check_http, conclude, targets
 from core.health.drupal import drupal_findings
 from core.health.state import DOWN_AFTER, Change, advance, settling
 from core.sites import Inventory
@@ -29,7 +29,7 @@ from storage.db import session_scope
 from storage.models import HealthResult, SiteHealth, utcnow
 
 Clock = Callable[[], datetime]
-ClientFactory = Callable[[], httpx.AsyncClient]
+ClientFactory = Callable[[], ClientPool]
 FLUSH_S = 0.25
 """How often the watcher writes the results that came in."""
 PRUNE_EVERY = timedelta(minutes=10)
@@ -52,7 +52,7 @@ class HealthMonitor:
         self.settings = settings
         self.inventory = inventory
         self.clock = clock
-        self.client_factory = client_factory or (lambda: make_client(settings))
+        self.client_factory = client_factory or (lambda: ClientPool(settings))
         self.engines = engines
         self.targets = targets(inventory, settings)
         self._positions = {(t.site, t.env): i for i, t in enumerate(self.targets)}
@@ -73,15 +73,14 @@ class HealthMonitor:
         site = self.inventory.site(target.site)
         return drupal_findings(self.engines, site, target.env, self.clock())
 
-    async def check_all(
-        self, client: httpx.AsyncClient, chosen: Sequence[Target]
-    ) -> list[HealthResult]:
+    async def check_all(self, clients: ClientPool, chosen: Sequence[Target]) -> list[HealthResult]:
         """Check each target once, at most `concurrency` at a time; results in target order."""
         bound = asyncio.Semaphore(self.settings.concurrency)
 
         async def one(target: Target) -> HealthResult:
             async with bound:
-                return await self.check(client, target)
+                index = self._positions[(target.site, target.env)]
+                return await self.check(clients.pick(index), target)
 
         return list(await asyncio.gather(*(one(t) for t in chosen)))
 
@@ -116,9 +115,9 @@ class HealthMonitor:
         """Check every target; re-check settling ones (up to 3 tries) when `confirm`."""
         latest: dict[tuple[str, str], SiteHealth] = {}
         pending = list(self.targets)
-        async with self.client_factory() as client:
+        async with self.client_factory() as clients:
             for attempt in range(DOWN_AFTER):
-                results = await self.check_all(client, pending)
+                results = await self.check_all(clients, pending)
                 moved = await asyncio.to_thread(self.record, results)
                 for health, _ in moved:
                     latest[(health.site, health.env)] = health
@@ -147,9 +146,10 @@ class HealthMonitor:
 
         async def one(target: Target) -> None:
             async with bound:
-                came.append(await self.check(client, target))
+                index = self._positions[(target.site, target.env)]
+                came.append(await self.check(clients.pick(index), target))
 
-        async with self.client_factory() as client:
+        async with self.client_factory() as clients:
             try:
                 while not stop.is_set():
                     now = loop.time()
