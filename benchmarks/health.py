@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -108,12 +109,17 @@ def settings_for(data_dir: Path, sites: Path, concurrency: int, timeout: float) 
     )
 
 
+CPU: list[float] = []
+"""Processor seconds of each timed round (this process: the checks and the cache writes)."""
+
+
 def one_round(settings: Settings) -> float:
     engine = open_cache(settings.resolved_database_url())
     monitor = HealthMonitor(engine, settings.health, load_inventory(settings.resolved_sites_file()))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     asyncio.run(monitor.round(confirm=False))
     took = time.perf_counter() - start
+    CPU.append(time.process_time() - cpu)
     engine.dispose()
     return took
 
@@ -184,6 +190,11 @@ def main() -> None:
                 f"  concurrency {args.concurrency}: median {median_ms(runs) / 1000:.2f} s "
                 f"(runs {', '.join(f'{r:.2f}' for r in runs)})   | concurrency "
                 f"{small.health.concurrency}: {base:.2f} s   | ratio {base / min(runs):.1f}x"
+            )
+            load = os.getloadavg()[0]
+            print(
+                f"  processor time of a round {median_ms(CPU[:3]) / 1000:.2f} s (median); "
+                f"machine load average {load:.1f} on {os.cpu_count()} cores"
             )
             record_frames()
             data = root / "tui"
