@@ -7,13 +7,14 @@ that queues the ticket in the outbox, then the usual push sends it to Jira.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.message import Message
+from textual.screen import Screen
 
 from core.errors import TriageError
 from core.health.incident import open_incident
@@ -67,6 +68,10 @@ class HealthActions(App[None]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._start_health)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Site health", "Every site's health, worst first", self.action_health)
 
     def _start_health(self) -> None:
         self.count_sites_down()
