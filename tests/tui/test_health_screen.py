@@ -15,6 +15,9 @@ import pytest
 from sqlmodel import Session, select
 
 from core.board import Board
+from core.tracker.client import Credentials, JiraTracker
+from sandbox.agency import build_agency
+from sandbox.jira_server import JiraSandbox
 from storage.models import (
     BoardColumn,
     HealthResult,
@@ -24,7 +27,7 @@ from storage.models import (
     SiteHealth,
     Ticket,
 )
-from tui.app import TriageApp, make_app
+from tui.app import PUSH_DELAY, TriageApp, make_app
 from tui.screens.health import HealthScreen
 
 SITES = {
@@ -180,3 +183,44 @@ async def test_incident_in_one_key_then_a_comment(health_app: TriageApp) -> None
     assert [e.kind for e in entries] == [OutboxKind.CREATE, OutboxKind.COMMENT]
     assert entries[1].ticket_key == ticket.key
     assert board.load().columns[BoardColumn.TODO][0].key == ticket.key
+
+
+async def test_incident_reaches_jira_and_the_card_takes_its_key(
+    make_board: Callable[..., Board], tmp_path: Path
+) -> None:
+    board = make_board(
+        sites_file=str(sites_toml(tmp_path / "sites.toml")), jira={"projects": ["SUP"]}
+    )
+    seed_health(board)
+    now = board.clock()
+    agency = build_agency(tickets=120, seed=3, now=now)
+    me = next(p for p in agency.people if p.account_id == board.me.account_id)
+    sandbox = JiraSandbox.from_agency(agency, flavour="cloud", user=me.email)
+    sandbox.set_clock(lambda: now)
+    sandbox.start()
+
+    def tracker() -> JiraTracker:
+        return JiraTracker(Credentials(sandbox.url, sandbox.token, sandbox.user), "cloud")
+
+    app = make_app(board, tracker)
+    try:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.press("O")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("i", "escape")
+            for _ in range(2):  # the push, then the board read again
+                await pilot.pause(PUSH_DELAY + 0.2)
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+            assert app.board_screen is not None
+            top = app.board_screen.data.columns[BoardColumn.TODO][0]
+    finally:
+        sandbox.stop()
+    assert sandbox.calls["issue.post"] == 1
+    assert top.key.startswith("SUP-") and top.summary.startswith("[Gold] Globex Inc: ")
+    assert sandbox.issue(top.key)["fields"]["summary"] == top.summary
+    with Session(board.engine) as session:
+        assert not list(session.exec(select(Ticket).where(Ticket.key.startswith("NEW-"))))  # type: ignore[attr-defined]
