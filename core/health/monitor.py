@@ -17,15 +17,16 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.config import HealthSettings
 from core.environments import Engines
 from core.health.checks import ClientPool, Finding, Target, check_http, conclude, targets
 from core.health.drupal import drupal_findings
-from core.health.state import DOWN_AFTER, Change, advance, settling
+from core.health.state import DOWN_AFTER, FAIL, Change, advance, settling
 from core.sites import Inventory
 from storage import health as store
-from storage.db import session_scope
+from storage.db import StorageError, session_scope
 from storage.models import HealthResult, SiteHealth, utcnow
 
 Clock = Callable[[], datetime]
@@ -57,6 +58,8 @@ class HealthMonitor:
         self.targets = targets(inventory, settings)
         self._positions = {(t.site, t.env): i for i, t in enumerate(self.targets)}
         self._pruned: datetime | None = None
+        self.last_error: str | None = None
+        """Why the last write to the cache failed, while watching."""
 
     # -- one check ----------------------------------------------------------------------------
 
@@ -147,7 +150,13 @@ class HealthMonitor:
         async def one(target: Target) -> None:
             async with bound:
                 index = self._positions[(target.site, target.env)]
-                came.append(await self.check(clients.pick(index), target))
+                try:
+                    came.append(await self.check(clients.pick(index), target))
+                except (OSError, ValueError, RuntimeError) as error:
+                    # Whatever went wrong, the site keeps its place in the schedule.
+                    failed = HealthResult(site=target.site, env=target.env, url=target.url)
+                    conclude(failed, [Finding(FAIL, "http", f"check failed ({error!r:.200})")])
+                    came.append(failed)
 
         async with self.client_factory() as clients:
             try:
@@ -160,8 +169,14 @@ class HealthMonitor:
                         task.add_done_callback(running.discard)
                     if came:
                         batch, came[:] = list(came), []
-                        checks += len(batch)
-                        moved = await asyncio.to_thread(self.record, batch)
+                        try:
+                            moved = await asyncio.to_thread(self.record, batch)
+                        except (SQLAlchemyError, StorageError) as error:
+                            # The cache is away for a moment: keep the results for the next try.
+                            self.last_error = str(error)
+                            came[:0] = batch
+                            moved = []
+                        checks += len(moved)
                         now = loop.time()
                         for health, _ in moved:
                             index = self._positions[(health.site, health.env)]
