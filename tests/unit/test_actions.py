@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TicketRow
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -22,6 +21,9 @@ from core.reporting import Reporter
 from core.sites import Inventory, Site, load_inventory
 from storage.db import session_scope
 from storage.models import BoardColumn, JobState, OutboxEntry, OutboxKind, Ticket
+
+TicketRow = Callable[..., dict[str, Any]]
+"""The `ticket_row` fixture of tests/conftest.py."""
 
 WAIT_S = 20.0
 SITES = """
