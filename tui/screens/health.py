@@ -84,6 +84,10 @@ class HealthScreen(Screen[None]):
             tooltip="Open an incident ticket in Jira for this site, or comment on its open one",
         ),
         Binding("r", "check_now", "Check now", id="health.check", tooltip="Check every site once"),
+        Binding("j", "cursor(1)", "Down", show=False, id="health.down"),
+        Binding("k", "cursor(-1)", "Up", show=False, id="health.up"),
+        Binding("g", "cursor(-100000)", "First", show=False, id="health.first"),
+        Binding("G", "cursor(100000)", "Last", show=False, id="health.last"),
     ]
 
     class Loaded(Message):
@@ -225,6 +229,12 @@ class HealthScreen(Screen[None]):
             self.notify(f"{row.health.site} is {row.state}: nothing to report.")
         else:
             self.post_message(self.IncidentWanted(row))
+
+    def action_cursor(self, step: int) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            row = min(max(table.cursor_row + step, 0), table.row_count - 1)
+            table.move_cursor(row=row, animate=False)
 
     def action_check_now(self) -> None:
         self.post_message(self.CheckWanted())
