@@ -17,6 +17,7 @@ from triage.storage import queries
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import StorageError, TriageError
 from triage.tui.commands import ActionCommands, TicketCommands
+from triage.tui.health_app import HealthActions
 from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
 from triage.tui.screens.board import BoardScreen
 from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
@@ -27,7 +28,7 @@ from triage.tui.site_actions import SiteActions
 __all__ = ["PUSH_DELAY", "TriageApp", "make_app"]
 
 
-class TriageApp(SiteActions, JiraSyncApp):
+class TriageApp(HealthActions, SiteActions, JiraSyncApp):
     """Triage: the support team's kanban over the local Jira cache."""
 
     TITLE = "Triage"
@@ -36,6 +37,15 @@ class TriageApp(SiteActions, JiraSyncApp):
     BINDINGS = [
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("J", "jobs", "Jobs", id="app.jobs", tooltip="Running and past site operations"),
+        # Not in the footer, which is full: the header says when sites are down, `?` lists it.
+        Binding(
+            "O",
+            "health",
+            "Site health",
+            show=False,
+            id="app.health",
+            tooltip="Every site's health, worst first",
+        ),
         # The footer shows the palette key on its right already.
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="app.palette"),
         Binding("q", "quit", "Quit", id="app.quit"),

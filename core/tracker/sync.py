@@ -243,7 +243,8 @@ def _delete_missing(
 ) -> int:
     """Remove cached tickets Jira no longer has; their waiting changes fail with a reason."""
     ticket = table_of(Ticket)
-    query = sa.select(ticket.c.key)
+    # A ticket without a Jira id is a local one waiting to be created: never "gone".
+    query = sa.select(ticket.c.key).where(ticket.c.jira_id != "")
     if projects is not None:
         query = query.where(ticket.c.project.in_(projects))
     gone = [key for (key,) in connection.execute(query) if key not in present]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TicketRow
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -23,6 +22,9 @@ from triage.storage.columns import BoardColumn
 from triage.storage.db import session_scope
 from triage.storage.errors import TriageError
 from triage.storage.models import JobState, OutboxEntry, OutboxKind, Ticket
+
+TicketRow = Callable[..., dict[str, Any]]
+"""The `ticket_row` fixture of tests/conftest.py."""
 
 WAIT_S = 20.0
 SITES = """
