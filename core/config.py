@@ -108,6 +108,35 @@ class SyncSettings(Section):
     why; `triage sync --full --allow-deletes` lets it through once."""
 
 
+class HealthSettings(Section):
+    """How Triage watches the sites' health, and the incidents it opens."""
+
+    envs: list[str] = Field(default_factory=lambda: ["prod"])
+    """Environments checked unless sites.toml says otherwise for one (health.enabled)."""
+    interval_seconds: float = Field(default=60.0, gt=0)
+    """Seconds between two checks of a site."""
+    retry_seconds: float = Field(default=10.0, gt=0)
+    """Seconds before checking a failing site again (it is down after 3 failures in a row)."""
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    """A site that has not answered by then has failed."""
+    slow_ms: int = Field(default=2000, gt=0)
+    """A slower answer makes the site degraded."""
+    concurrency: int = Field(default=20, ge=1, le=1000)
+    """How many checks run at once."""
+    keep_days: float = Field(default=7.0, gt=0)
+    """Results older than this are pruned."""
+    keep_per_site: int = Field(default=2000, ge=10)
+    """At most this many results are kept per environment of a site."""
+    ca_file: Path | None = None
+    """Extra CA certificates (PEM) to trust, for sites behind an internal CA."""
+    incident_project: str = ""
+    """Jira project of incident tickets; default: the first of jira.projects."""
+    incident_type: str = "Incident"
+    """Issue type of incident tickets."""
+    incident_priority: str = "Highest"
+    """Priority of incident tickets."""
+
+
 class Settings(BaseSettings):
     """Everything Triage can be told; the config file first, `TRIAGE_*` variables over it."""
 
@@ -141,6 +170,8 @@ class Settings(BaseSettings):
     """How the SLA queue ranks, its calendars and defaults."""
     sla: dict[str, PackagePolicy] = Field(default_factory=default_policies)
     """SLA policy per support package ([sla.Gold], [sla.Silver], …)."""
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    """Site health checks and incidents."""
 
     @field_validator("database_url")
     @classmethod

@@ -180,6 +180,8 @@ def _our_tables() -> set[str]:
             models.JobStep,
             models.JobLog,
             models.Meta,
+            models.HealthResult,
+            models.SiteHealth,
         )
     }
 

@@ -24,6 +24,8 @@ class OutboxKind(enum.StrEnum):
     MOVE = "move"
     COMMENT = "comment"
     ASSIGN = "assign"
+    CREATE = "create"
+    """Create an issue (an incident, an update ticket) exactly once, by its dedupe label."""
 
 
 class OutboxState(enum.StrEnum):
@@ -313,3 +315,62 @@ def table_of(model: type[SQLModel]) -> sa.Table:
     if not isinstance(table, sa.Table):
         raise TypeError(f"{model.__name__} is not a table model")
     return table
+
+
+class HealthState(enum.StrEnum):
+    """Where a checked environment of a site stands."""
+
+    UNKNOWN = "unknown"
+    """Not checked yet, or not failed often enough to call it down."""
+    UP = "up"
+    DEGRADED = "degraded"
+    """Answers, but slowly, with a certificate about to expire, or Drupal reports errors."""
+    DOWN = "down"
+
+
+class HealthResult(SQLModel, table=True):
+    """One health check of one environment of a site, as it came; the history is pruned."""
+
+    __tablename__ = "health_result"
+    __table_args__ = (sa.Index("ix_health_result_site_env_at", "site", "env", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site: str = Field(max_length=128)
+    env: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    url: str = Field(default="", max_length=1024)
+    level: str = Field(default="ok", max_length=16)
+    """ok, warn, critical (the site answers) or fail (it does not, as expected)."""
+    status: int | None = None
+    ms: int | None = None
+    tls_days: int | None = None
+    check: str = Field(default="", max_length=32)
+    """The worst check of this round: http, text, slow, tls, drupal, cron (empty when all ok)."""
+    reason: str = Field(default="", sa_type=sa.Text)
+
+
+class SiteHealth(SQLModel, table=True):
+    """Where one checked environment of a site stands now, shared by everyone on the cache."""
+
+    __tablename__ = "site_health"
+
+    site: str = Field(primary_key=True, max_length=128)
+    env: str = Field(primary_key=True, max_length=64)
+    url: str = Field(default="", max_length=1024)
+    state: HealthState = Field(default=HealthState.UNKNOWN, sa_type=_enum_type(HealthState))
+    since: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    fails: int = 0
+    """Failures in a row."""
+    successes: int = 0
+    """Answers in a row."""
+    recent: str = Field(default="", max_length=32)
+    """The last outcomes, oldest first: 1 for an answer, 0 for a failure (flapping)."""
+    flapping: bool = False
+    maintenance: bool = False
+    """Triage's own deploy has the site in maintenance: failures raise no alarm."""
+    checked: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: int | None = None
+    ms: int | None = None
+    tls_days: int | None = None
+    check: str = Field(default="", max_length=32)
+    reason: str = Field(default="", sa_type=sa.Text)

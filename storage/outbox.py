@@ -14,6 +14,7 @@ SQLite, so two pushers never send the same row.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from triage.storage.errors import StorageError
 from triage.storage.models import (
     AuditEntry,
     Comment,
+    Job,
     OutboxEntry,
     OutboxKind,
     OutboxState,
@@ -353,4 +355,111 @@ def link_comment(engine: Engine, key: str, body: str, remote_id: str) -> None:
         if row is not None and taken is None:
             connection.execute(
                 sa.update(comment).where(comment.c.id == row[0]).values(remote_id=remote_id)
+            )
+
+
+# -- creating an issue ----------------------------------------------------------------------
+
+
+def record_create_issue(
+    engine: Engine,
+    *,
+    project: str,
+    issue_type: str,
+    summary: str,
+    description: str,
+    priority: str,
+    severity_rank: int,
+    labels: list[str],
+    assignee: tuple[str, str | None] | None,
+    actor: str,
+    author_id: str = "",
+    site: str | None = None,
+    client: str | None = None,
+    at: datetime | None = None,
+) -> Ticket:
+    """Add a local ticket under a placeholder key and queue its creation in Jira, durably.
+
+    The issue gets a unique dedupe label (`triage-<uuid>`, also in the payload), so a replay
+    after a crash finds the issue it made instead of making a second. The push gives the
+    placeholder ticket its real key (`adopt_created`).
+    """
+    at = at or utcnow()
+    token = uuid.uuid4().hex
+    dedupe = f"triage-{token}"
+    key = f"NEW-{token[:8].upper()}"
+    labels = [*labels, dedupe]
+    name, account = assignee or (None, None)
+    payload: dict[str, object] = {
+        "project": project,
+        "issue_type": issue_type,
+        "summary": summary,
+        "description": description,
+        "priority": priority,
+        "labels": labels,
+        "assignee": name,
+        "account_id": account,
+        "dedupe": dedupe,
+    }
+    ticket = Ticket(
+        key=key,
+        project=project,
+        summary=summary,
+        description=description,
+        issue_type=issue_type,
+        severity=priority,
+        severity_rank=severity_rank,
+        jira_status=BoardColumn.TODO.value,
+        column=BoardColumn.TODO,
+        assignee=name,
+        assignee_id=account,
+        reporter=actor,
+        site=site,
+        client=client,
+        labels=labels,
+        created=at,
+        updated=at,
+    )
+    with session_scope(engine) as session:
+        session.add(ticket)
+        session.add(
+            OutboxEntry(
+                ticket_key=key,
+                kind=OutboxKind.CREATE,
+                payload=payload,
+                created=at,
+                author=actor,
+                author_id=author_id,
+            )
+        )
+        session.add(
+            AuditEntry(
+                at=at, actor=actor, action="create-issue", ticket_key=key, site=site, detail=summary
+            )
+        )
+    return ticket
+
+
+def adopt_created(engine: Engine, placeholder: str, key: str, jira_id: str) -> None:
+    """Give the placeholder ticket (and its comments, moves, changes) the key Jira gave it.
+
+    Idempotent: after a crash the replay adopts again and finds nothing left to rename.
+    If a sync already brought the issue in under its key, the placeholder row goes.
+    """
+    with session_scope(engine) as session:
+        connection = session.connection()
+        tickets = table_of(Ticket)
+        exists = connection.execute(sa.select(tickets.c.key).where(tickets.c.key == key)).first()
+        if exists is not None:
+            connection.execute(sa.delete(tickets).where(tickets.c.key == placeholder))
+        else:
+            connection.execute(
+                sa.update(tickets)
+                .where(tickets.c.key == placeholder)
+                .values(key=key, jira_id=jira_id)
+            )
+        for model in (Comment, StatusChange, OutboxEntry, AuditEntry, Job):
+            table = table_of(model)
+            connection.execute(
+                sa.update(table).where(table.c.ticket_key == placeholder).values(ticket_key=key)
             )

@@ -18,6 +18,7 @@ from triage.storage import queries
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
 from triage.tui.commands import ActionCommands, TicketCommands
+from triage.tui.health_app import HealthActions
 from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
 from triage.tui.queue_actions import QueueActions
 from triage.tui.safe_text import block, line
@@ -31,7 +32,7 @@ from triage.tui.site_actions import SiteActions
 __all__ = ["PUSH_DELAY", "TriageApp", "make_app"]
 
 
-class TriageApp(QueueActions, SiteActions, JiraSyncApp):
+class TriageApp(HealthActions, QueueActions, SiteActions, JiraSyncApp):
     """Triage: the support team's kanban over the local Jira cache."""
 
     TITLE = "Triage"
@@ -40,6 +41,15 @@ class TriageApp(QueueActions, SiteActions, JiraSyncApp):
     BINDINGS = [
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("J", "jobs", "Jobs", id="app.jobs", tooltip="Running and past site operations"),
+        # Not in the footer, which is full: the header says when sites are down, `?` lists it.
+        Binding(
+            "O",
+            "health",
+            "Site health",
+            show=False,
+            id="app.health",
+            tooltip="Every site's health, worst first",
+        ),
         # The footer shows the palette key on its right already.
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="app.palette"),
         Binding("q", "quit", "Quit", id="app.quit"),

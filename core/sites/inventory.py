@@ -58,6 +58,19 @@ class SmokeCheck(Model):
     contains: str = ""
 
 
+class EnvHealth(Model):
+    """How Triage watches an environment's health (`[sites.X.envs.Y.health]`)."""
+
+    enabled: bool | None = None
+    """Check this environment; default: only the environments in the config's health.envs."""
+    interval_seconds: float | None = Field(default=None, gt=0)
+    """Seconds between checks; default: the config's health.interval_seconds."""
+    slow_ms: int | None = Field(default=None, gt=0)
+    """A slower answer makes the site degraded; default: the config's health.slow_ms."""
+    drupal: bool = False
+    """Also ask Drupal (drush core:requirements, cron age) in the web container."""
+
+
 class Environment(Model):
     """Where one copy of a site runs: its web and database containers on a Docker engine."""
 
@@ -87,6 +100,8 @@ class Environment(Model):
     """Named volumes: volume name = path inside the web container."""
     smoke: list[SmokeCheck] = Field(default_factory=lambda: [SmokeCheck()])
     """What a healthy site answers."""
+    health: EnvHealth = Field(default_factory=EnvHealth)
+    """How its health is watched."""
 
     @field_validator("docker_host")
     @classmethod

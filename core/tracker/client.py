@@ -100,6 +100,21 @@ class Tracker(Protocol):
     def comments(self, key: str) -> list[Json]: ...
     def add_comment(self, key: str, body: str) -> Json: ...
     def assign(self, key: str, account: str | None) -> None: ...
+    def create_issue(self, issue: NewIssue) -> Json: ...
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """An issue to create, in plain values; the tracker puts them in Jira's shapes."""
+
+    project: str
+    issue_type: str
+    summary: str
+    description: str = ""
+    priority: str = ""
+    labels: tuple[str, ...] = ()
+    assignee: str | None = None
+    """Account id on Cloud, user name on Data Center; None leaves it unassigned."""
 
 
 @dataclass(frozen=True)
@@ -423,6 +438,25 @@ class JiraTracker:
         """Assign to an account (Cloud accountId, Data Center user name); None unassigns."""
         body: Json = {"accountId": account} if self.flavour == "cloud" else {"name": account}
         self._request("PUT", f"issue/{key}/assignee", json=body)
+
+    def create_issue(self, issue: NewIssue) -> Json:
+        """Create an issue; Jira's answer (`id`, `key`)."""
+        fields: Json = {
+            "project": {"key": issue.project},
+            "issuetype": {"name": issue.issue_type},
+            "summary": issue.summary[:255],
+            "labels": list(issue.labels),
+        }
+        if issue.description:
+            cloud = self.flavour == "cloud"
+            fields["description"] = _adf(issue.description) if cloud else issue.description
+        if issue.priority:
+            fields["priority"] = {"name": issue.priority}
+        if issue.assignee:
+            key = "accountId" if self.flavour == "cloud" else "name"
+            fields["assignee"] = {key: issue.assignee}
+        result: Json = self._post("issue", {"fields": fields})
+        return result
 
 
 def _adf(text: str) -> Json:

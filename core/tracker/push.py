@@ -27,6 +27,7 @@ from triage.core.config import Settings
 from triage.core.errors import NotFound
 from triage.core.tracker import identity
 from triage.core.tracker.client import (
+    NewIssue,
     Tracker,
     TrackerForbidden,
     TrackerRejected,
@@ -36,6 +37,7 @@ from triage.core.tracker.mapping import StatusMapper, adf_text, parse_time, user
 from triage.storage import outbox
 from triage.storage.columns import BoardColumn
 from triage.storage.models import OutboxEntry, OutboxKind, OutboxState, Ticket, utcnow
+from triage.storage.outbox import adopt_created
 
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -145,6 +147,8 @@ class Pusher:
         self.statuses = StatusMapper(settings.jira.status_map)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = timedelta(seconds=settings.jira.push_lease_seconds)
+        self._created: dict[str, str] = {}
+        """Placeholder key → the key Jira gave it, for later changes of the same run."""
 
     def run(self) -> PushResult:
         """Push every change that is due and ours to send; stop early when Jira is unreachable."""
@@ -250,6 +254,9 @@ class Pusher:
     # -- one change ---------------------------------------------------------------------------
 
     def _apply(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
+        if entry.kind is OutboxKind.CREATE:
+            return self._create(entry)
+        entry.ticket_key = self._created.get(entry.ticket_key, entry.ticket_key)
         if entry.kind is OutboxKind.MOVE:
             return self._move(entry)
         if entry.kind is OutboxKind.COMMENT:
@@ -340,6 +347,43 @@ class Pusher:
         if user_id(remote) != account:
             self.tracker.assign(key, account)
         return _Outcome.DONE, ""
+
+    # -- creating an issue, exactly once --------------------------------------------------------
+
+    def _create(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
+        """Create the issue unless Jira already has one with its dedupe label; adopt its key."""
+        payload = entry.payload
+        dedupe = str(payload["dedupe"])
+        found = self.tracker.keys(f'labels = "{dedupe}"')
+        if found:
+            key = found[0]
+            jira_id = str(self.tracker.issue(key, ["labels"]).get("id", ""))
+        else:
+            made = self.tracker.create_issue(
+                NewIssue(
+                    project=str(payload["project"]),
+                    issue_type=str(payload["issue_type"]),
+                    summary=str(payload["summary"]),
+                    description=str(payload.get("description") or ""),
+                    priority=str(payload.get("priority") or ""),
+                    labels=tuple(str(label) for label in payload.get("labels") or ()),
+                    assignee=_assignee_ref(self.tracker.flavour, payload),
+                )
+            )
+            key, jira_id = str(made["key"]), str(made.get("id", ""))
+        adopt_created(self.engine, entry.ticket_key, key, jira_id)
+        self._created[entry.ticket_key] = key
+        entry.payload = {**payload, "key": key}
+        entry.ticket_key = key
+        return _Outcome.DONE, ""
+
+
+def _assignee_ref(flavour: str, payload: dict[str, Any]) -> str | None:
+    """The assignee as the tracker takes it: account id on Cloud, user name on Data Center."""
+    if flavour == "cloud":
+        return str(payload["account_id"]) if payload.get("account_id") else None
+    name = payload.get("account_id") or payload.get("assignee")
+    return str(name) if name else None
 
 
 def resolve_conflict(

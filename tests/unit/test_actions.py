@@ -25,6 +25,7 @@ from triage.storage.errors import TriageError
 from triage.storage.models import JobState, OutboxEntry, OutboxKind, Ticket
 
 TicketRow = Callable[..., dict[str, Any]]
+"""The `ticket_row` fixture of tests/conftest.py."""
 
 WAIT_S = 20.0
 SITES = """

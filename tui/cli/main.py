@@ -15,6 +15,7 @@ from triage.core.redact import mask
 from triage.storage.errors import TriageError
 from triage.tui.cli import board as cli_board
 from triage.tui.cli import demo as cli_demo
+from triage.tui.cli import health as cli_health
 from triage.tui.cli import jira as cli_jira
 from triage.tui.cli import queue as cli_queue
 from triage.tui.cli import sites as cli_sites
@@ -31,6 +32,7 @@ COMMANDS: dict[str, Command] = {
     **cli_jira.COMMANDS,
     **cli_sites.COMMANDS,
     **cli_queue.COMMANDS,
+    **cli_health.COMMANDS,
 }
 
 
@@ -47,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_jira.add_parsers(sub)
     cli_sites.add_parsers(sub)
     cli_queue.add_parsers(sub)
+    cli_health.add_parsers(sub)
     return parser
 
 

@@ -145,6 +145,7 @@ class BoardScreen(Screen[None]):
         self.sync_status = sync_status or SyncStatus(connected=False)
         self.clock = clock
         self.sla: Ranking | None = None
+        self.sites_down = 0
         self._shown = 0
 
     def compose(self) -> ComposeResult:
@@ -189,6 +190,12 @@ class BoardScreen(Screen[None]):
             self.board_view.view(column).show(shown, len(cards), keep_key)
         self._update_status(shown_total)
 
+    def show_sites_down(self, down: int) -> None:
+        """Say in the header how many checked sites are down."""
+        if down != self.sites_down:
+            self.sites_down = down
+            self._update_status(self._shown)
+
     def _update_status(self, shown: int) -> None:
         self._shown = shown
         total = self.data.total
@@ -205,6 +212,10 @@ class BoardScreen(Screen[None]):
         if self.data.unmapped:
             parts += ["  ·  ", (f"{len(self.data.unmapped)} in unmapped statuses", "bold")]
         parts += sla_counts(self.sla)
+        if self.sites_down:
+            down = self.sites_down
+            word = f"{down} site down" if down == 1 else f"{down} sites down"
+            parts += ["  ·  ", (word, "bold")]
         if not self.card_filter.empty:
             parts += ["  ·  filter: ", (self.query_one("#filter", Input).value, "bold")]
         self.query_one(StatusLine).board_text = Text.assemble(*parts)

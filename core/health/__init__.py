@@ -1,0 +1,1 @@
+"""Site health: checks per environment, the up/down state machine, the scheduler, incidents."""
