@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from core.config import Settings, load_settings
 from core.errors import TriageError
 from storage.db import StorageError
-from tui import cli_board, cli_demo, cli_jira, cli_sites
+from tui import cli_board, cli_demo, cli_intake, cli_jira, cli_sites
 from tui.cli_common import EXIT_USAGE, Parser
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -25,6 +25,7 @@ COMMANDS: dict[str, Command] = {
     **cli_demo.COMMANDS,
     **cli_jira.COMMANDS,
     **cli_sites.COMMANDS,
+    **cli_intake.COMMANDS,
 }
 
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_demo.add_parsers(sub)
     cli_jira.add_parsers(sub)
     cli_sites.add_parsers(sub)
+    cli_intake.add_parsers(sub)
     return parser
 
 
