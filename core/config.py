@@ -114,8 +114,6 @@ class IntakeSettings(Section):
     """Project of new tickets; default: the first of jira.projects."""
     issue_type: str = "Task"
     """Issue type of new tickets."""
-    label: str = "triage-email"
-    """Label of tickets made from e-mail; the board marks them."""
     domains: dict[str, IntakeClient] = Field(default_factory=dict)
     """Sender's mail domain = client and sites, e.g. "acme.example" = {client = "Acme"}."""
     poll_seconds: float = Field(default=60.0, gt=0, le=1740)

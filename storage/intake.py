@@ -25,6 +25,8 @@ from storage.models import (
     utcnow,
 )
 
+EMAIL_LABEL = "triage-email"
+"""Label of tickets made from e-mail; the board marks their cards."""
 PLACEHOLDER = "new:"
 """Prefix of the ticket key a new ticket has until Jira gives it its real key."""
 

@@ -94,9 +94,10 @@ def _list_failed(engine: Engine) -> int:
         return 0
     for mail in failed:
         size = len(mail.raw or b"")
+        subject = clean_line(mail.subject) or "(no subject)"
         print(
             f"{mail.id:>5}  {mail.received:%Y-%m-%d %H:%M}  {clean_line(mail.message_id)}  "
-            f"{clean_line(mail.subject) or '(no subject)'}  [{size} bytes] {clean_line(mail.reason)}"
+            f"{subject}  [{size} bytes] {clean_line(mail.reason)}"
         )
     return 0
 

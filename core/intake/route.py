@@ -16,6 +16,7 @@ from typing import Any, Literal
 from core.config import IntakeClient, Settings
 from core.intake.mail import ParsedMail
 from core.intake.reply import strip_quoted
+from storage.intake import EMAIL_LABEL
 
 SUMMARY_MAX = 255
 DEDUPE_PREFIX = "triage-mail-"
@@ -93,7 +94,7 @@ def ticket_fields(mail: ParsedMail, settings: Settings) -> dict[str, Any]:
     intake = settings.intake
     project = intake.project or (settings.jira.projects[0] if settings.jira.projects else "")
     client = client_of(mail.domain, intake.domains)
-    labels = [intake.label]
+    labels = [EMAIL_LABEL]
     footer = [f"Sent by {sender_line(mail)}"]
     if mail.date is not None:
         footer[0] += f" on {mail.date:%Y-%m-%d %H:%M} UTC"
