@@ -115,7 +115,8 @@ class IssueCreator:
             attachments = []
         if not attachments:
             return
-        present = self.tracker.issue(key, ["attachment"])["fields"].get("attachment") or []
+        fields = self.tracker.issue(key, ["attachment"]).get("fields") or {}
+        present = fields.get("attachment") or []
         have = collections.Counter(str(a.get("filename")) for a in present)
         for attachment in attachments:
             if have[attachment.filename] > 0:
