@@ -11,8 +11,8 @@ Exceptions::
 
 from __future__ import annotations
 
-import mailbox as stdlib_mailbox
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,37 +62,43 @@ class _RawMessage(MailMessage):
 
 
 class MaildirMailbox:
-    """A Maildir: mails without the S (seen) flag are new; taking one sets the flag."""
+    """A Maildir: mails in new/, or in cur/ without the S flag, are new; taking one moves it
+    to cur/ with the S flag (one rename, as mail clients do)."""
 
     def __init__(self, path: Path) -> None:
-        if not (path / "cur").is_dir() and not (path / "new").is_dir():
+        if not (path / "cur").is_dir() or not (path / "new").is_dir():
             raise ConfigError(f"{path} is not a Maildir (no cur/ or new/): fix intake.maildir")
-        self.box = stdlib_mailbox.Maildir(path, create=False)
+        self.path = path
 
     def unread(self) -> Iterator[RawMail]:
-        """Every mail not yet taken, oldest file first."""
-        for uid in sorted(self.box.iterkeys()):
-            message = self.box.get_message(uid)
-            if "S" not in message.get_flags():
-                yield RawMail(uid, self.box.get_bytes(uid))
+        """Every mail not yet taken, in file-name (delivery) order."""
+        found = [f"new/{name}" for name in os.listdir(self.path / "new")]
+        for name in os.listdir(self.path / "cur"):
+            _, _, info = name.partition(":2,")
+            if "S" not in info:
+                found.append(f"cur/{name}")
+        for uid in sorted(found, key=lambda u: u[4:]):
+            try:
+                yield RawMail(uid, (self.path / uid).read_bytes())
+            except FileNotFoundError:
+                continue  # taken by another reader meanwhile
 
     def mark_taken(self, uids: list[str]) -> None:
-        """Set the seen flag (and move the file to cur/)."""
+        """Move each mail to cur/ with the S (seen) flag added."""
         for uid in uids:
-            message = self.box.get_message(uid)
-            message.set_subdir("cur")
-            message.add_flag("S")
-            self.box[uid] = message
+            base, _, flags = uid[4:].partition(":2,")
+            new_flags = "".join(sorted(set(flags) | {"S"}))
+            try:
+                os.rename(self.path / uid, self.path / "cur" / f"{base}:2,{new_flags}")
+            except FileNotFoundError:
+                continue
 
     def wait(self, timeout: float) -> None:
         """A Maildir has no push: just let the time pass (the caller bounds it)."""
-        import time
-
         time.sleep(timeout)
 
     def close(self) -> None:
         """Nothing to release."""
-        self.box.close()
 
 
 class ImapMailbox:
@@ -154,8 +160,6 @@ class ImapMailbox:
         if self.supports_idle():
             self.client.idle.wait(timeout=timeout)
         else:
-            import time
-
             time.sleep(timeout)
             self.client.client.noop()
 
