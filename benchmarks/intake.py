@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import email
+import importlib
 import re
 import statistics
 import sys
@@ -19,6 +20,7 @@ import tempfile
 import time
 from email import policy
 from pathlib import Path
+from typing import Any
 
 from common import ROOT
 
@@ -28,6 +30,7 @@ from core.intake.run import Intake
 from storage.db import open_cache, sqlite_url
 
 MAIL = ROOT / "tests" / "fixtures" / "mail"
+_IDS = re.compile(rb"(?im)^((?:Message-ID|In-Reply-To|References):\s*<)")
 
 
 def mails(count: int) -> list[bytes]:
@@ -36,13 +39,10 @@ def mails(count: int) -> list[bytes]:
     found: list[bytes] = []
     copy = 0
     while len(found) < count:
+        prefix = f"b{copy}.".encode()
         for raw in sources:
             head, sep, body = raw.partition(b"\r\n\r\n")
-            head = re.sub(
-                rb"(?im)^((?:Message-ID|In-Reply-To|References):\s*<)",
-                lambda m, c=copy: m.group(1) + f"b{c}.".encode(),
-                head,
-            )
+            head = _IDS.sub(rb"\1" + prefix, head)
             found.append(head + sep + body if sep else raw + f" {copy}".encode())
         copy += 1
     return found[:count]
@@ -68,10 +68,9 @@ def run_maildir(data: list[bytes], work: Path) -> float:
     return elapsed
 
 
-def run_imap(data: list[bytes], work: Path, server: object, user: str) -> float:
+def run_imap(data: list[bytes], work: Path, port: int, user: str) -> float:
     from imap_tools import MailBoxUnencrypted
 
-    port = server.port  # type: ignore[attr-defined]
     with MailBoxUnencrypted("127.0.0.1", port, timeout=30).login(user, "bench") as box:
         for raw in data:
             box.append(raw, "INBOX")
@@ -103,15 +102,14 @@ def main() -> None:
     parser.add_argument("--imap", action="store_true", help="read from a throwaway Dovecot")
     args = parser.parse_args()
     data = mails(args.mails)
-    server = None
+    server: Any = None
     if args.imap:
         sys.path.insert(0, str(ROOT / "tests"))
-        from dovecot import DovecotServer, find_dovecot
-
-        binary = find_dovecot()
+        dovecot = importlib.import_module("dovecot")  # the tests' throwaway server
+        binary = dovecot.find_dovecot()
         if binary is None:
             sys.exit("dovecot is not installed: apt-get install dovecot-imapd")
-        server = DovecotServer(binary, {f"bench{n}": "bench" for n in range(args.runs)})
+        server = dovecot.DovecotServer(binary, {f"bench{n}": "bench" for n in range(args.runs)})
         server.start()
     try:
         times, bases = [], []
@@ -119,7 +117,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="triage-bench-intake-") as tmp:
                 work = Path(tmp)
                 if server is not None:
-                    times.append(run_imap(data, work, server, f"bench{run}"))
+                    times.append(run_imap(data, work, server.port, f"bench{run}"))
                 else:
                     times.append(run_maildir(data, work))
             bases.append(baseline(data))
