@@ -165,3 +165,29 @@ def test_a_mail_without_message_id_is_taken_once_by_its_digest(
     box.close()
     second = Intake(engine, settings, MaildirMailbox(empty_maildir)).run_once()
     assert (second.tickets, second.already) == (0, 1)
+
+
+def test_missing_mailbox_settings_say_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.errors import ConfigError
+    from core.intake.mailbox import open_mailbox
+
+    bare = load_settings(tmp_path / "absent.toml", jira={"projects": ["SUP"]})
+    with pytest.raises(ConfigError, match=r"set \[intake\] host and user"):
+        open_mailbox(bare)
+    imap = load_settings(tmp_path / "absent.toml", intake={"host": "127.0.0.1", "user": "support"})
+    monkeypatch.setattr("keyring.get_password", lambda service, user: None)
+    with pytest.raises(ConfigError, match="set TRIAGE_INTAKE_PASSWORD"):
+        open_mailbox(imap)
+    not_a_maildir = load_settings(tmp_path / "absent.toml", intake={"maildir": str(tmp_path)})
+    with pytest.raises(ConfigError, match="is not a Maildir"):
+        open_mailbox(not_a_maildir)
+
+
+def test_intake_without_a_project_says_what_to_set(engine: Engine, tmp_path: Path) -> None:
+    from core.errors import ConfigError
+
+    bare = load_settings(tmp_path / "absent.toml")
+    with pytest.raises(ConfigError, match=r"set \[intake\] project"):
+        Intake(engine, bare, MaildirMailbox.__new__(MaildirMailbox))
