@@ -103,8 +103,14 @@ class DovecotServer:
     process: subprocess.Popen[bytes] | None = field(init=False, default=None)
 
     def start(self) -> int:
-        """Write the config, start the server and wait until it greets; its port."""
+        """Write the config, start the server and wait until it greets; its port.
+
+        Started again after `halt()`, it keeps its port, users and mail.
+        """
         account = _account()
+        if self.port:
+            self._launch(account)
+            return self.port
         self.root = Path(tempfile.mkdtemp(prefix="triage-imap-", dir="/tmp"))
         self.port = _free_port()
         group = _group_name(account.pw_gid)
@@ -125,6 +131,10 @@ class DovecotServer:
             (self.root / sub).mkdir()
         for path in [self.root, *self.root.rglob("*")]:
             os.chown(path, account.pw_uid, account.pw_gid)
+        self._launch(account)
+        return self.port
+
+    def _launch(self, account: pwd.struct_passwd) -> None:
         as_user: dict[str, Any] = {}
         if os.geteuid() == 0:
             as_user = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
@@ -137,7 +147,6 @@ class DovecotServer:
             **as_user,
         )
         self._wait_ready()
-        return self.port
 
     def maildir(self, user: str) -> Path:
         """The Maildir of a user (exists once the user has logged in or received mail)."""
@@ -169,8 +178,8 @@ class DovecotServer:
         self.stop()
         raise DovecotUnavailable(f"dovecot did not greet within {READY_TIMEOUT_S}s: {self.log()}")
 
-    def stop(self) -> None:
-        """Stop the server by its PID and remove its directory."""
+    def halt(self) -> None:
+        """Stop the server by its PID, keeping its directory (for `start()` again)."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -178,6 +187,10 @@ class DovecotServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(STOP_TIMEOUT_S)
+
+    def stop(self) -> None:
+        """Stop the server by its PID and remove its directory."""
+        self.halt()
         shutil.rmtree(self.root, ignore_errors=True)
 
 

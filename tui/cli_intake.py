@@ -13,7 +13,8 @@ from sqlmodel import Session
 from core.board import Board
 from core.config import Settings
 from core.intake.mail import clean_line
-from core.intake.run import Intake, IntakeResult, Stopper, watch
+from core.intake.run import Intake, IntakeResult
+from core.intake.watch import Stopper, watch
 from core.push import Pusher
 from core.tracker import account
 from storage import intake as store
@@ -44,9 +45,8 @@ def run_intake(args: argparse.Namespace, settings: Settings) -> int:
         return _list_failed(engine)
     from core.intake.mailbox import open_mailbox
 
-    mailbox = open_mailbox(settings)
+    intake = Intake(engine, settings, open_mailbox(settings))
     try:
-        intake = Intake(engine, settings, mailbox)
         pusher = _pusher(engine, settings) if args.push else None
 
         def report(result: IntakeResult) -> None:
@@ -64,14 +64,20 @@ def run_intake(args: argparse.Namespace, settings: Settings) -> int:
         }
         try:
             print(f"intake: watching {_where(settings)}; Ctrl+C stops", file=sys.stderr, flush=True)
-            total = watch(intake, stopper, report)
+            total = watch(
+                intake,
+                stopper,
+                report,
+                reopen=lambda: open_mailbox(settings),
+                problem=lambda line: print(line, file=sys.stderr, flush=True),
+            )
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         print(f"intake stopped; in all: {total.summary()}", flush=True)
         return 0
     finally:
-        mailbox.close()
+        intake.mailbox.close()
 
 
 def _pusher(engine: Engine, settings: Settings) -> Pusher:

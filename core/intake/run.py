@@ -9,7 +9,6 @@ bytes, so it is listed (`triage intake --list-failed`) and never lost.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,55 +158,3 @@ def _guess_subject(raw: bytes) -> str:
         if line.lower().startswith("subject:"):
             return clean_line(line[8:])[:255]
     return ""
-
-
-class StopWaiting(Exception):  # noqa: N818 - a signal to stop, not an error
-    """Raised inside a wait by the stop request, so a long IDLE ends at once."""
-
-
-class Stopper:
-    """A stop request from a signal: it sets the event, and ends a wait that is under way."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.waiting = False
-
-    def request(self, *_: object) -> None:
-        """Ask the watch to stop (usable as a signal handler)."""
-        self.event.set()
-        if self.waiting:
-            self.waiting = False
-            raise StopWaiting
-
-    def wait(self, mailbox: Mailbox, timeout: float) -> None:
-        """Wait on the mailbox for at most `timeout` seconds, unless a stop comes first."""
-        if self.event.is_set():
-            return
-        self.waiting = True
-        try:
-            mailbox.wait(timeout)
-        except StopWaiting:
-            pass
-        finally:
-            self.waiting = False
-
-
-def watch(
-    intake: Intake,
-    stopper: Stopper,
-    report: Callable[[IntakeResult], None],
-    *,
-    rounds: int | None = None,
-) -> IntakeResult:
-    """Take mail, wait (IDLE or poll), again, until stopped or `rounds` looks are done."""
-    total = IntakeResult()
-    done = 0
-    while not stopper.event.is_set() and (rounds is None or done < rounds):
-        result = intake.run_once()
-        total.add(result)
-        report(result)
-        done += 1
-        if rounds is not None and done >= rounds:
-            break
-        stopper.wait(intake.mailbox, intake.settings.intake.poll_seconds)
-    return total

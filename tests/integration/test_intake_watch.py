@@ -2,6 +2,7 @@
 
 The poll interval is ten minutes, so a mail taken within the test's bounded wait was
 announced by the server (IDLE), and a prompt exit shows the stop ends a wait under way.
+A restart of the mail server is ridden out: the watch reconnects and goes on.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import intake_fixtures
 import pytest
-from dovecot import DovecotServer
+from dovecot import INSTALL_HINT, DovecotServer, find_dovecot
 from intake_fixtures import PASSWORD, REPO, deliver, fixtures
 
 imap = intake_fixtures.imap
@@ -25,10 +27,10 @@ box = intake_fixtures.box
 WAIT_S = 30.0
 
 
-def wait_for(check: object, what: str) -> None:
+def wait_for(check: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.05)
     pytest.fail(f"{what} did not happen within {WAIT_S} s")
@@ -44,16 +46,13 @@ def taken(db: Path) -> int:
             return 0
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
-def test_watch_takes_new_mail_as_it_arrives_and_stops_cleanly(
-    imap: DovecotServer, box: str, tmp_path: Path, stop: signal.Signals
-) -> None:
-    db = tmp_path / "triage.db"
+def start_watch(tmp_path: Path, port: int, user: str) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """`triage intake --watch` on the user's mailbox, polling only every ten minutes."""
     config = tmp_path / "config.toml"
     config.write_text(
         f'data_dir = "{tmp_path}"\n'
         '[jira]\nprojects = ["SUP"]\n'
-        f'[intake]\nhost = "127.0.0.1"\nport = {imap.port}\nssl = false\nuser = "{box}"\n'
+        f'[intake]\nhost = "127.0.0.1"\nport = {port}\nssl = false\nuser = "{user}"\n'
         "poll_seconds = 600\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
@@ -68,6 +67,15 @@ def test_watch_takes_new_mail_as_it_arrives_and_stops_cleanly(
             stdout=stdout,
             stderr=stderr,
         )
+    return child, out, err
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_watch_takes_new_mail_as_it_arrives_and_stops_cleanly(
+    imap: DovecotServer, box: str, tmp_path: Path, stop: signal.Signals
+) -> None:
+    db = tmp_path / "triage.db"
+    child, out, err = start_watch(tmp_path, imap.port, box)
     try:
         wait_for(lambda: b"watching" in err.read_bytes(), "the watch start")
         first, second = fixtures()[:2]
@@ -86,3 +94,44 @@ def test_watch_takes_new_mail_as_it_arrives_and_stops_cleanly(
     assert "intake: 1 new tickets, 0 comments" in printed
     assert "intake: 0 new tickets, 1 comments" in printed
     assert "intake stopped; in all: intake: 1 new tickets, 1 comments" in printed
+
+
+@pytest.fixture
+def own_imap() -> Iterator[DovecotServer]:
+    """A Dovecot of this test's own, which the test stops and starts again."""
+    binary = find_dovecot()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail(INSTALL_HINT)
+        pytest.skip(INSTALL_HINT)
+    server = DovecotServer(binary, {"restart": PASSWORD})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_watch_rides_out_a_restart_of_the_mail_server(
+    own_imap: DovecotServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "triage.db"
+    child, out, err = start_watch(tmp_path, own_imap.port, "restart")
+    try:
+        wait_for(lambda: b"watching" in err.read_bytes(), "the watch start")
+        first, second = fixtures()[:2]
+        deliver(own_imap, "restart", [first])
+        wait_for(lambda: taken(db) == 1, "taking the first mail")
+        own_imap.halt()
+        wait_for(lambda: b"unreachable" in err.read_bytes(), "noticing the server is gone")
+        own_imap.start()
+        deliver(own_imap, "restart", [second])
+        wait_for(lambda: taken(db) == 2, "taking the mail after the restart")
+        child.send_signal(signal.SIGTERM)
+        code = child.wait(timeout=WAIT_S)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+    assert code == 0, err.read_text()
+    assert "intake stopped; in all: intake: 1 new tickets, 1 comments" in out.read_text()
