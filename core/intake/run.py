@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from core.config import Settings
@@ -123,14 +124,23 @@ class Intake:
         now = self.clock()
         try:
             mail = parse(raw)
-        except Unparseable as error:
-            row = store.new_mail(message_id, reason=str(error), raw=raw, received=now)
+            thread = store.thread_ticket(session, mail.thread_ids)
+            decision = route(mail, self.known, thread)
+            body = comment_body(mail) if decision.kind == "comment" else ""
+            fields = ticket_fields(mail, self.settings) if decision.kind == "ticket" else {}
+        except SQLAlchemyError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a mail intake cannot handle is kept, raw
+            reason = (
+                str(error)
+                if isinstance(error, Unparseable)
+                else (f"intake could not handle the mail ({type(error).__name__}: {error})")
+            )
+            row = store.new_mail(message_id, reason=reason, raw=raw, received=now)
             row.subject = _guess_subject(raw)
             store.record_mail(session, row)
             result.failed += 1
             return
-        thread = store.thread_ticket(session, mail.thread_ids)
-        decision = route(mail, self.known, thread)
         row = store.new_mail(
             message_id, sender=mail.sender[:255], subject=mail.subject, received=now
         )
@@ -140,12 +150,9 @@ class Intake:
             result.skipped += 1
         elif decision.kind == "comment" and decision.key:
             row.reason = decision.reason
-            store.record_comment(
-                session, row, decision.key, comment_body(mail), author=sender_line(mail), at=now
-            )
+            store.record_comment(session, row, decision.key, body, author=sender_line(mail), at=now)
             result.comments += 1
         else:
-            fields = ticket_fields(mail, self.settings)
             fields["message_id"] = message_id
             placeholder = queue_new_ticket(session, fields, dedupe_label(message_id), at=now)
             row.reason, row.raw = decision.reason, raw

@@ -191,3 +191,25 @@ def test_intake_without_a_project_says_what_to_set(engine: Engine, tmp_path: Pat
     bare = load_settings(tmp_path / "absent.toml")
     with pytest.raises(ConfigError, match=r"set \[intake\] project"):
         Intake(engine, bare, MaildirMailbox.__new__(MaildirMailbox))
+
+
+def test_a_mail_intake_cannot_handle_is_kept_and_the_rest_are_taken(
+    engine: Engine, settings: Settings, maildir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.intake.run as run
+
+    real = run.ticket_fields
+
+    def fragile(mail: object, settings: Settings) -> dict[str, object]:
+        if "VAT" in str(getattr(mail, "subject", "")):
+            raise ValueError("a bug meets a strange mail")
+        return real(mail, settings)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(run, "ticket_fields", fragile)
+    result = Intake(engine, settings, MaildirMailbox(maildir)).run_once()
+    assert (result.tickets, result.comments, result.skipped, result.failed) == (6, 2, 2, 2)
+    with Session(engine) as session:
+        failed = store.failed_mails(session)
+    kept = next(m for m in failed if "VAT" in m.subject)
+    assert "ValueError: a bug meets a strange mail" in kept.reason
+    assert kept.raw == (MAIL / "04_forwarded.eml").read_bytes()
