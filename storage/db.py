@@ -123,6 +123,7 @@ def _our_tables() -> set[str]:
             models.JobStep,
             models.JobLog,
             models.Meta,
+            models.IntakeMail,
         )
     }
 

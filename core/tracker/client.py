@@ -361,6 +361,22 @@ class JiraTracker:
         body: Json = {"accountId": account} if self.flavour == "cloud" else {"name": account}
         self._request("PUT", f"issue/{key}/assignee", json=body)
 
+    def create_issue(self, fields: Json) -> Json:
+        """Create an issue; a string description becomes a document on Cloud. Its id and key."""
+        if self.flavour == "cloud" and isinstance(fields.get("description"), str):
+            fields = {**fields, "description": _adf(fields["description"])}
+        result: Json = self._post("issue", {"fields": fields})
+        return result
+
+    def add_attachment(self, key: str, filename: str, data: bytes, content_type: str) -> Json:
+        """Attach one file to an issue (multipart, with Jira's XSRF opt-out header)."""
+        from urllib3 import encode_multipart_formdata
+
+        body, kind = encode_multipart_formdata({"file": (filename, data, content_type)})
+        headers = {"Content-Type": kind, "X-Atlassian-Token": "no-check"}
+        result = self._request("POST", f"issue/{key}/attachments", data=body, headers=headers)
+        return dict(result[0]) if isinstance(result, list) and result else {}
+
 
 def _adf(text: str) -> Json:
     paragraphs = [block for block in text.split("\n\n") if block.strip()] or [text]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -29,6 +29,7 @@ from triage.core.tracker.client import (
 )
 from triage.core.tracker.mapping import StatusMapper, adf_text, parse_time, user_id, user_name
 from triage.storage.columns import BoardColumn
+from triage.storage.intake import PLACEHOLDER
 from triage.storage.models import (
     Comment,
     OutboxEntry,
@@ -38,6 +39,9 @@ from triage.storage.models import (
     table_of,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from triage.core.intake.create import IssueCreator
 
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -95,6 +99,9 @@ class Pusher:
         self.me = me
         self.clock = clock
         self.statuses = StatusMapper(settings.jira.status_map)
+        self._creator: IssueCreator | None = None
+        self._created: dict[str, str] = {}
+        """Placeholder key of a ticket created in this push -> its Jira key."""
 
     def run(self) -> PushResult:
         """Push every change that is due; stop early when Jira is unreachable."""
@@ -102,6 +109,7 @@ class Pusher:
         blocked: set[str] = set()
         now = self.clock()
         for entry in self._pending():
+            entry.ticket_key = self._created.get(entry.ticket_key, entry.ticket_key)
             if entry.ticket_key in blocked or (
                 entry.next_attempt_at is not None and entry.next_attempt_at > now
             ):
@@ -175,12 +183,24 @@ class Pusher:
     # -- one change ---------------------------------------------------------------------------
 
     def _apply(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
+        if entry.kind is OutboxKind.CREATE_ISSUE:
+            return self._create_issue(entry)
+        if entry.ticket_key.startswith(PLACEHOLDER):
+            return _Outcome.FAILED, "its new ticket was not created in Jira: retry that first"
         if entry.kind is OutboxKind.MOVE:
             return self._move(entry)
         if entry.kind is OutboxKind.COMMENT:
             self._comment(entry.ticket_key, str(entry.payload["body"]), entry.created)
             return _Outcome.DONE, ""
         return self._assign(entry)
+
+    def _create_issue(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
+        from triage.core.intake.create import IssueCreator
+
+        if self._creator is None:
+            self._creator = IssueCreator(self.engine, self.settings, cast(Any, self.tracker))
+        self._created[entry.ticket_key] = self._creator.push(entry)
+        return _Outcome.DONE, ""
 
     def _move(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
         key, payload = entry.ticket_key, entry.payload

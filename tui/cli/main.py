@@ -14,6 +14,7 @@ from triage.core.config import Settings, load_settings
 from triage.storage.errors import StorageError, TriageError
 from triage.tui.cli import board as cli_board
 from triage.tui.cli import demo as cli_demo
+from triage.tui.cli import intake as cli_intake
 from triage.tui.cli import jira as cli_jira
 from triage.tui.cli import sites as cli_sites
 from triage.tui.cli.common import EXIT_USAGE, Parser
@@ -27,6 +28,7 @@ COMMANDS: dict[str, Command] = {
     **cli_demo.COMMANDS,
     **cli_jira.COMMANDS,
     **cli_sites.COMMANDS,
+    **cli_intake.COMMANDS,
 }
 
 
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_demo.add_parsers(sub)
     cli_jira.add_parsers(sub)
     cli_sites.add_parsers(sub)
+    cli_intake.add_parsers(sub)
     return parser
 
 

@@ -44,6 +44,9 @@ NARROW = 30
 SYNC_MARKS = {"pending": "⟳", "conflict": "⚠", "failed": "✗"}
 """The mark after a card's key while its changes are not in Jira: waiting, conflict, failed."""
 
+EMAIL_MARK = "✉"
+"""The mark after a card's key when the ticket came in by e-mail and awaits triage."""
+
 SHORT_TYPES = {"security update": "Sec", "incident": "Inc", "improvement": "Impr"}
 
 
@@ -93,6 +96,7 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         "card-list--pending",
         "card-list--conflict",
         "card-list--failed",
+        "card-list--email",
     }
 
     DEFAULT_CSS = """
@@ -116,6 +120,7 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         & > .card-list--pending { color: $text-warning; }
         & > .card-list--conflict { color: $text-error; text-style: bold; }
         & > .card-list--failed { color: $text-error; text-style: bold; }
+        & > .card-list--email { color: $text-accent; }
     }
     """
 
@@ -257,6 +262,8 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
                 else f"{card.issue_type} · {card.severity}"
             )
             head = [Segment(card.key, base + style("card-list--key"))]
+            if card.from_email:
+                head.append(Segment(" " + EMAIL_MARK, base + style("card-list--email")))
             mark = SYNC_MARKS.get(card.sync_state)
             if mark:
                 head.append(Segment(" " + mark, base + style(f"card-list--{card.sync_state}")))
