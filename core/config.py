@@ -137,6 +137,42 @@ class HealthSettings(Section):
     """Priority of incident tickets."""
 
 
+class IntakeClient(Section):
+    """The client that writes from one mail domain, and its sites."""
+
+    client: str
+    """The client's name, as the Client field holds it."""
+    sites: list[str] = Field(default_factory=list)
+    """Site ids of this client; a new ticket gets the first as its site."""
+
+
+class IntakeSettings(Section):
+    """The support mailbox whose mails become tickets; its password is never kept here."""
+
+    host: str = ""
+    """IMAP server; empty means no mailbox (or use maildir)."""
+    port: int = Field(default=993, ge=1, le=65535)
+    """IMAP port: 993 with ssl, 143 without."""
+    ssl: bool = True
+    """IMAP over TLS."""
+    user: str = ""
+    """IMAP login; the password comes from TRIAGE_INTAKE_PASSWORD or the OS keyring."""
+    folder: str = "INBOX"
+    """Folder to read."""
+    done_folder: str = ""
+    """Move taken mails here; empty: leave them and mark them with a keyword."""
+    maildir: Path | None = None
+    """A Maildir to read instead of IMAP (for testing)."""
+    project: str = ""
+    """Project of new tickets; default: the first of jira.projects."""
+    issue_type: str = "Task"
+    """Issue type of new tickets."""
+    domains: dict[str, IntakeClient] = Field(default_factory=dict)
+    """Sender's mail domain = client and sites, e.g. "acme.example" = {client = "Acme"}."""
+    poll_seconds: float = Field(default=60.0, gt=0, le=1740)
+    """How long `intake --watch` waits between looks (IDLE wakes it sooner)."""
+
+
 class Settings(BaseSettings):
     """Everything Triage can be told; the config file first, `TRIAGE_*` variables over it."""
 
@@ -172,6 +208,8 @@ class Settings(BaseSettings):
     """SLA policy per support package ([sla.Gold], [sla.Silver], …)."""
     health: HealthSettings = Field(default_factory=HealthSettings)
     """Site health checks and incidents."""
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)
+    """The support mailbox read by `triage intake`."""
 
     @field_validator("database_url")
     @classmethod

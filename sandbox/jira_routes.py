@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
+from triage.sandbox import jira_attach
 from triage.sandbox import jira_writes as writes
 from triage.sandbox.jira_render import Flavour, Json, View, choose_fields, jira_time, split_list
 from triage.sandbox.jira_state import RESOLUTIONS, ApiError, JiraState
@@ -63,6 +64,7 @@ ROUTES = [
     Route(("GET",), _ISSUE + "/comment", "comment", "get_comments"),
     Route(("POST",), _ISSUE + "/comment", "comment.post", "add_comment"),
     Route(("PUT",), _ISSUE + "/assignee", "assignee.put", "assign"),
+    Route(("POST",), _ISSUE + "/attachments", "attachments.post", "add_attachments"),
 ]
 
 
@@ -397,6 +399,12 @@ class Api:
         user = writes.user_value(self.state, "assignee", req.json())
         self.state.record(issue, {"assignee": user})
         return Reply(204)
+
+    def add_attachments(self, req: Request) -> Reply:
+        issue = self.state.get(req.match["key"])
+        if not isinstance(req.body, list):
+            raise ApiError(415, ["Send the files as multipart/form-data."])
+        return Reply(200, jira_attach.add(self.state, issue, req.body, self.view(req).api))
 
 
 def find_route(

@@ -31,6 +31,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from triage.sandbox import jira_attach
 from triage.sandbox.jira_render import Account, Flavour, Json
 from triage.sandbox.jira_routes import Api, Reply, Request, find_route
 from triage.sandbox.jira_state import ApiError, JiraState
@@ -298,7 +299,11 @@ class JiraSandbox:
             time.sleep(self.latency_ms / 1000)
         try:
             reply = self._answer(
-                handler.command, handler.path, handler.headers.get("Authorization"), raw
+                handler.command,
+                handler.path,
+                handler.headers.get("Authorization"),
+                raw,
+                dict(handler.headers.items()),
             )
         except Exception as exc:  # a bug here must still answer, so the client doesn't hang
             reply = Reply(500, {"errorMessages": [f"Internal server error: {exc!r}"], "errors": {}})
@@ -325,7 +330,14 @@ class JiraSandbox:
         except OSError:
             handler.close_connection = True
 
-    def _answer(self, method: str, target: str, auth: str | None, raw: bytes) -> Reply:
+    def _answer(
+        self,
+        method: str,
+        target: str,
+        auth: str | None,
+        raw: bytes,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         url = urlsplit(target)
         with self._state.lock:
             if self._limited > 0:
@@ -349,8 +361,14 @@ class JiraSandbox:
         if who == "bad" or (who == "anonymous" and route.name != "serverInfo"):
             self._count("unauthorized")
             return self._unauthorized(str(who))
+        content_type = {k.lower(): v for k, v in (headers or {}).items()}.get("content-type", "")
         try:
-            payload = json.loads(raw) if raw.strip() else None
+            if route.name == "attachments.post":
+                payload = self._attachment_files(headers or {}, content_type, raw)
+            else:
+                payload = json.loads(raw) if raw.strip() else None
+        except ApiError as exc:
+            return Reply(exc.status, exc.body())
         except ValueError as exc:
             return Reply(
                 400, {"errorMessages": [f"Unexpected character in JSON body: {exc}"], "errors": {}}
@@ -372,6 +390,20 @@ class JiraSandbox:
             finally:
                 self._state.me = self._default
         return reply
+
+    @staticmethod
+    def _attachment_files(headers: dict[str, str], content_type: str, raw: bytes) -> Any:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if lowered.get("x-atlassian-token", "").lower() != "no-check":
+            raise ApiError(403, [jira_attach.XSRF_FAILED])
+        if not content_type.startswith("multipart/form-data"):
+            return None
+        return jira_attach.parse_files(content_type, raw)
+
+    def attachment(self, ident: str) -> bytes:
+        """The bytes of an attachment, for assertions."""
+        with self._state.lock:
+            return jira_attach.stored_bytes(self._state)[ident]
 
     def _count(self, name: str) -> None:
         with self._state.lock:

@@ -182,6 +182,7 @@ def _our_tables() -> set[str]:
             models.Meta,
             models.HealthResult,
             models.SiteHealth,
+            models.IntakeMail,
         )
     }
 

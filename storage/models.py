@@ -26,6 +26,7 @@ class OutboxKind(enum.StrEnum):
     ASSIGN = "assign"
     CREATE = "create"
     """Create an issue (an incident, an update ticket) exactly once, by its dedupe label."""
+    CREATE_ISSUE = "create_issue"
 
 
 class OutboxState(enum.StrEnum):
@@ -374,3 +375,35 @@ class SiteHealth(SQLModel, table=True):
     tls_days: int | None = None
     check: str = Field(default="", max_length=32)
     reason: str = Field(default="", sa_type=sa.Text)
+
+
+class IntakeState(enum.StrEnum):
+    """What intake did with one mail."""
+
+    TICKET = "ticket"
+    """It became a new ticket (created through the outbox)."""
+    COMMENT = "comment"
+    """It became a comment on an existing ticket."""
+    SKIPPED = "skipped"
+    """An auto-reply or bulk mail, counted and left alone."""
+    FAILED = "failed"
+    """It could not be parsed; kept here, raw, for a person to read."""
+
+
+class IntakeMail(SQLModel, table=True):
+    """One mail intake has taken, by Message-ID, so no mail is ever taken twice."""
+
+    __tablename__ = "intake_mail"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=255, unique=True)
+    state: IntakeState = Field(sa_type=_enum_type(IntakeState), index=True)
+    ticket_key: str | None = Field(default=None, max_length=32, index=True)
+    """The ticket it made or commented on; `new:…` until the new ticket reaches Jira."""
+    reason: str = Field(default="", sa_type=sa.Text)
+    """Why it was skipped or failed, or what it became."""
+    sender: str = Field(default="", max_length=255)
+    subject: str = Field(default="", sa_type=sa.Text)
+    received: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    raw: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    """The mail as read, for new tickets (attachments) and failed mails (never dropped)."""

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from triage.storage.columns import BoardColumn
+from triage.storage.intake import EMAIL_LABEL
 from triage.storage.models import (
     JIRA_TICKET_FIELDS,
     Comment,
@@ -44,6 +45,8 @@ class CardRow(NamedTuple):
     updated: datetime
     sync_state: str = ""
     """Its changes not yet in Jira: "" none, "pending", "failed" or "conflict" (the worst)."""
+    from_email: bool = False
+    """Made from a support mail (the intake label), for the on-call to set severity."""
 
 
 _OPEN_STATES = (OutboxState.PENDING, OutboxState.FAILED, OutboxState.CONFLICT)
@@ -71,7 +74,9 @@ _SYNC_STATE = sa.case(
     (_OPEN_RANK.c.rank == 1, sa.literal("pending")),
     else_=sa.literal(""),
 ).label("sync_state")
-_CARD_COLUMNS = [*(TICKET.c[name] for name in CardRow._fields[:-1]), _SYNC_STATE]
+# JSON text on both dialects (json.dumps writes it), so a LIKE finds the quoted label.
+_FROM_EMAIL = sa.cast(TICKET.c.labels, sa.Text).like(f'%"{EMAIL_LABEL}"%').label("from_email")
+_CARD_COLUMNS = [*(TICKET.c[name] for name in CardRow._fields[:-2]), _SYNC_STATE, _FROM_EMAIL]
 _CARD_SOURCE = TICKET.outerjoin(_OPEN_RANK, _OPEN_RANK.c.ticket_key == TICKET.c.key)
 
 

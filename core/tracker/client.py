@@ -115,6 +115,8 @@ class NewIssue:
     labels: tuple[str, ...] = ()
     assignee: str | None = None
     """Account id on Cloud, user name on Data Center; None leaves it unassigned."""
+    extra: tuple[tuple[str, Any], ...] = ()
+    """Further fields by id, in Jira's shape (custom fields: client, site)."""
 
 
 @dataclass(frozen=True)
@@ -455,8 +457,18 @@ class JiraTracker:
         if issue.assignee:
             key = "accountId" if self.flavour == "cloud" else "name"
             fields["assignee"] = {key: issue.assignee}
+        fields.update(dict(issue.extra))
         result: Json = self._post("issue", {"fields": fields})
         return result
+
+    def add_attachment(self, key: str, filename: str, data: bytes, content_type: str) -> Json:
+        """Attach one file to an issue (multipart, with Jira's XSRF opt-out header)."""
+        from urllib3 import encode_multipart_formdata
+
+        body, kind = encode_multipart_formdata({"file": (filename, data, content_type)})
+        headers = {"Content-Type": kind, "X-Atlassian-Token": "no-check"}
+        result = self._request("POST", f"issue/{key}/attachments", data=body, headers=headers)
+        return dict(result[0]) if isinstance(result, list) and result else {}
 
 
 def _adf(text: str) -> Json:

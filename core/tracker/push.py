@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -36,8 +36,12 @@ from triage.core.tracker.client import (
 from triage.core.tracker.mapping import StatusMapper, adf_text, parse_time, user_id, user_name
 from triage.storage import outbox
 from triage.storage.columns import BoardColumn
+from triage.storage.intake import PLACEHOLDER
 from triage.storage.models import OutboxEntry, OutboxKind, OutboxState, Ticket, utcnow
 from triage.storage.outbox import adopt_created
+
+if TYPE_CHECKING:
+    from triage.core.intake.create import IssueCreator
 
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -149,6 +153,7 @@ class Pusher:
         self.lease = timedelta(seconds=settings.jira.push_lease_seconds)
         self._created: dict[str, str] = {}
         """Placeholder key → the key Jira gave it, for later changes of the same run."""
+        self._creator: IssueCreator | None = None
 
     def run(self) -> PushResult:
         """Push every change that is due and ours to send; stop early when Jira is unreachable."""
@@ -257,12 +262,24 @@ class Pusher:
         if entry.kind is OutboxKind.CREATE:
             return self._create(entry)
         entry.ticket_key = self._created.get(entry.ticket_key, entry.ticket_key)
+        if entry.kind is OutboxKind.CREATE_ISSUE:
+            return self._create_issue(entry)
+        if entry.ticket_key.startswith(PLACEHOLDER):
+            return _Outcome.FAILED, "its new ticket was not created in Jira: retry that first"
         if entry.kind is OutboxKind.MOVE:
             return self._move(entry)
         if entry.kind is OutboxKind.COMMENT:
             self._comment(entry.ticket_key, str(entry.payload["body"]), entry.created)
             return _Outcome.DONE, ""
         return self._assign(entry)
+
+    def _create_issue(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
+        from triage.core.intake.create import IssueCreator
+
+        if self._creator is None:
+            self._creator = IssueCreator(self.engine, self.settings, cast(Any, self.tracker))
+        self._created[entry.ticket_key] = self._creator.push(entry)
+        return _Outcome.DONE, ""
 
     def _move(self, entry: OutboxEntry) -> tuple[_Outcome, str]:
         key, payload = entry.ticket_key, entry.payload

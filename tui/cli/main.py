@@ -16,6 +16,7 @@ from triage.storage.errors import TriageError
 from triage.tui.cli import board as cli_board
 from triage.tui.cli import demo as cli_demo
 from triage.tui.cli import health as cli_health
+from triage.tui.cli import intake as cli_intake
 from triage.tui.cli import jira as cli_jira
 from triage.tui.cli import queue as cli_queue
 from triage.tui.cli import sites as cli_sites
@@ -33,6 +34,7 @@ COMMANDS: dict[str, Command] = {
     **cli_sites.COMMANDS,
     **cli_queue.COMMANDS,
     **cli_health.COMMANDS,
+    **cli_intake.COMMANDS,
 }
 
 
@@ -50,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_sites.add_parsers(sub)
     cli_queue.add_parsers(sub)
     cli_health.add_parsers(sub)
+    cli_intake.add_parsers(sub)
     return parser
 
 

@@ -46,6 +46,9 @@ NARROW = 30
 SYNC_MARKS = {"pending": "⟳", "conflict": "⚠", "failed": "✗"}
 """The mark after a card's key while its changes are not in Jira: waiting, conflict, failed."""
 
+EMAIL_MARK = "✉"
+"""The mark after a card's key when the ticket came in by e-mail and awaits triage."""
+
 SHORT_TYPES = {"security update": "Sec", "incident": "Inc", "improvement": "Impr"}
 
 
@@ -99,6 +102,7 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         "card-list--sla-risk",
         "card-list--sla-ok",
         "card-list--sla-paused",
+        "card-list--email",
     }
 
     DEFAULT_CSS = """
@@ -126,6 +130,7 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         & > .card-list--sla-risk { color: $text-warning; }
         & > .card-list--sla-ok { color: $text-success; }
         & > .card-list--sla-paused { color: $text-muted; }
+        & > .card-list--email { color: $text-accent; }
     }
     """
 
@@ -273,6 +278,8 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
             kind, severity = line(card.issue_type), line(card.severity)
             label = f"{short_type(kind)}·{severity}" if narrow else f"{kind} · {severity}"
             head = [Segment(line(card.key), base + style("card-list--key"))]
+            if card.from_email:
+                head.append(Segment(" " + EMAIL_MARK, base + style("card-list--email")))
             mark = SYNC_MARKS.get(card.sync_state)
             if mark:
                 head.append(Segment(" " + mark, base + style(f"card-list--{card.sync_state}")))

@@ -66,7 +66,7 @@ settings = load_settings(
 engine = open_cache(sqlite_url(Path(data_dir) / "cache.db"))
 board = Board(engine, settings)
 tracker = DiesAfterCreate(Credentials(url, "sandbox-token", user), flavour)
-Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
+Pusher(engine, settings, tracker).run()
 """
 
 
