@@ -11,23 +11,14 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from triage.core.config import Settings
 from triage.core.tracker.ingest import map_issues, store_in
 from triage.core.tracker.mapping import StatusMapper, resolve_fields, user_id, user_name
+from triage.storage import demo_cache
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
-from triage.storage.models import (
-    Comment,
-    Meta,
-    OutboxEntry,
-    OutboxState,
-    StatusChange,
-    Ticket,
-    table_of,
-)
 from triage.storage.queries import get_meta, set_meta, ticket_count
 
 _AFTER_REVIEW = {
@@ -54,9 +45,9 @@ def load_demo(
     facts = [_facts(item.ticket, rng, reviewers) for item in mapped]
     # One transaction: a demo killed half-way leaves the previous cache, never half of one.
     with engine.begin() as connection:
-        _clear(connection)
+        demo_cache.clear(connection)
         count = store_in(connection, mapped)
-        _write_facts(connection, facts)
+        demo_cache.write_facts(connection, facts)
         set_meta(connection, "me_name", me[0])
         set_meta(connection, "me_id", me[1])
         set_meta(connection, "workspace", "demo")
@@ -70,26 +61,19 @@ def clear_demo(engine: Engine, keep_open: bool = False) -> None:
     the sync puts them back on their tickets, where the user settles them.
     """
     with engine.begin() as connection:
-        _clear(connection, keep_open)
-        for key in ("sync_watermark", "synced_at", "deleted_scan_at", "field_ids"):
-            connection.execute(sa.delete(table_of(Meta)).where(table_of(Meta).c.key == key))
+        demo_cache.clear(connection, keep_open)
+        demo_cache.forget_meta(
+            connection, ("sync_watermark", "synced_at", "deleted_scan_at", "field_ids")
+        )
 
 
 def seed_demo_facts(engine: Engine, seed: int = 0) -> None:
     """Record the facts the team's work would have left, for the tickets now in the cache."""
-    ticket = table_of(Ticket)
     with engine.begin() as connection:
-        rows = [
-            {"key": key, "column": column, "summary": summary, "assignee": assignee}
-            for key, column, summary, assignee in connection.execute(
-                sa.select(
-                    ticket.c.key, ticket.c.column, ticket.c.summary, ticket.c.assignee
-                ).order_by(ticket.c.key)
-            )
-        ]
+        rows = demo_cache.tickets_for_facts(connection)
         rng = random.Random(seed)
         reviewers = sorted({row["assignee"] for row in rows if row["assignee"]})
-        _write_facts(connection, [_facts(row, rng, reviewers) for row in rows])
+        demo_cache.write_facts(connection, [_facts(row, rng, reviewers) for row in rows])
         set_meta(connection, "workspace", "demo")
 
 
@@ -135,28 +119,3 @@ def ensure_demo_cache(engine: Engine) -> None:
             "the cache in this data directory mirrors a Jira workspace, not the demo: "
             "set TRIAGE_DATA_DIR to another directory to run the demo"
         )
-
-
-def _clear(connection: sa.Connection, keep_open: bool = False) -> None:
-    """Empty the demo's tickets, comments, moves and outbox (but open changes) for a rebuild."""
-    for model in (Ticket, Comment, StatusChange):
-        connection.execute(sa.delete(table_of(model)))
-    outbox = table_of(OutboxEntry)
-    if keep_open:
-        open_states = (OutboxState.PENDING, OutboxState.CONFLICT, OutboxState.FAILED)
-        connection.execute(sa.delete(outbox).where(outbox.c.state.not_in(open_states)))
-    else:
-        connection.execute(sa.delete(outbox))
-
-
-def _write_facts(connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Record the demo's facts; the sync's upsert leaves these columns alone by design."""
-    table = table_of(Ticket)
-    names = ("branch", "branch_ahead", "approved_by", "test_site_passed", "prod_deploy_passed")
-    rows = [{"k": row["key"], **{n: row[n] for n in names}} for row in rows]
-    statement = (
-        sa.update(table)
-        .where(table.c.key == sa.bindparam("k"))
-        .values({n: sa.bindparam(n) for n in names})
-    )
-    connection.execute(statement, rows)
