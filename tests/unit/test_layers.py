@@ -248,3 +248,65 @@ def test_only_the_demo_commands_import_the_sandbox() -> None:
     assert offenders == [], f"only {sorted(SANDBOX_USERS)} may import sandbox: {offenders}"
     paths = {module_name(path): path for path in modules_of("tui")}
     assert all("sandbox" in imports_of(paths[m]) for m in SANDBOX_USERS)
+
+
+# --- cycles --------------------------------------------------------------------------------------
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of ours and the modules of ours it imports (lazy and type-only too)."""
+    paths = {module_name(p): p for layer in LAYERS for p in modules_of(layer)}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                module = _absolute(node, name, path.name == "__init__.py")
+                found.add(module)
+                found.update(f"{module}.{alias.name}" for alias in node.names)
+        graph[name] = {target for target in found if target in paths and target != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, round and round (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_cycles_finds_modules_that_import_each_other() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """Not even type-only: a reporter gets what it reads, a palette provider a protocol."""
+    assert cycles(import_graph()) == []
