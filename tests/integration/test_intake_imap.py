@@ -53,7 +53,7 @@ def made_by_mail(cache: Engine) -> dict[str, str]:
 
 def push(cache: Engine, settings: Settings, tracker: JiraTracker) -> str:
     board = Board(cache, settings)
-    result = Pusher(cache, settings, tracker, (board.me.name, board.me.account_id)).run()
+    result = Pusher(cache, settings, tracker).run()
     assert (result.failed, result.conflicts, result.waiting) == (0, 0, 0), result.summary()
     return result.summary()
 

@@ -90,7 +90,7 @@ print(Intake(engine, settings, mailbox, batch=3).run_once().summary(), flush=Tru
 mailbox.close()
 board = Board(engine, settings)
 tracker = JiraTracker(Credentials(jira_url, "sandbox-token", jira_user), flavour)
-print(Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run().summary())
+print(Pusher(engine, settings, tracker).run().summary())
 """
 
 
@@ -171,7 +171,7 @@ def test_kill_9_during_intake_then_again_takes_every_mail_once(
     finally:
         mailbox.close()
     board = Board(cache, settings)
-    result = Pusher(cache, settings, tracker, (board.me.name, board.me.account_id)).run()
+    result = Pusher(cache, settings, tracker).run()
     assert (result.failed, result.conflicts, result.waiting) == (0, 0, 0), result.summary()
 
     assert untaken(imap, box) == 0

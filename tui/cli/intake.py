@@ -82,7 +82,7 @@ def run_intake(args: argparse.Namespace, settings: Settings) -> int:
 
 def _pusher(engine: Engine, settings: Settings) -> Pusher:
     board = Board(engine, settings)
-    return Pusher(engine, settings, account.connect(settings), (board.me.name, board.me.account_id))
+    return Pusher(engine, settings, account.connect(settings))
 
 
 def _where(settings: Settings) -> str:
