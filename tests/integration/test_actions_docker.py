@@ -79,7 +79,7 @@ def _row(key: str, summary: str, column: BoardColumn, site: str) -> dict[str, An
         "urgency": None, "jira_status": column.value, "column": column,
         "assignee": DEVELOPER, "assignee_id": "dana-1", "reporter": "Carl Client",
         "site": site, "client": "Acme Corp", "labels": [], "created": now, "updated": now,
-        "resolved": None, "synced_at": now,
+        "resolved": None, "synced_at": now, "package": None, "service_desk_sla": None,
     }  # fmt: skip
     assert set(row) == set(JIRA_TICKET_FIELDS)
     return row
