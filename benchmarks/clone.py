@@ -33,9 +33,9 @@ from dockerd import ensure_docker, ensure_images  # noqa: E402
 from site_fixtures import World, build_world  # noqa: E402
 
 from triage.core.jobs.reporting import ListReporter  # noqa: E402
-from triage.core.sanitize import find_addresses, text_columns  # noqa: E402
 from triage.core.sites.clone import clone_prod  # noqa: E402
 from triage.core.sites.environments import Engines  # noqa: E402
+from triage.core.sites.sanitize import find_addresses, text_columns  # noqa: E402
 from triage.core.sites.site_env import SiteEnv  # noqa: E402
 
 GROW = [

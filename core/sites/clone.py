@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 import docker.errors
 import requests
 
-from triage.core.db_stream import copy_database
 from triage.core.jobs.reporting import Cancelled, Reporter
-from triage.core.sanitize import default_statements, find_addresses, text_columns
+from triage.core.sites.db_stream import copy_database
 from triage.core.sites.environments import Engines
 from triage.core.sites.inventory import PROD, Site
+from triage.core.sites.sanitize import default_statements, find_addresses, text_columns
 from triage.core.sites.site_env import SiteEnv, StepResult, refuse_prod_containers, timed_step
 from triage.core.sites.smoke import SmokeResult, check_site
 from triage.storage.errors import TriageError

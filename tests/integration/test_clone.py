@@ -18,9 +18,9 @@ from site_fixtures import (
 )
 
 from triage.core.jobs.reporting import ListReporter
-from triage.core.sanitize import UNUSABLE_PASSWORD
 from triage.core.sites.clone import CloneFailed, CloneIntoProd, UnsafeClone, clone_prod
 from triage.core.sites.environments import UNSAFE_MARKER, Engines, state
+from triage.core.sites.sanitize import UNUSABLE_PASSWORD
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 

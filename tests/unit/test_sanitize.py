@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from triage.core.errors import ConfigError
-from triage.core.sanitize import address_pattern, default_statements, scan_query
 from triage.core.sites.inventory import Site, load_inventory
+from triage.core.sites.sanitize import address_pattern, default_statements, scan_query
 
 SITE = """
 [sites.acme]
