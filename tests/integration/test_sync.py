@@ -374,7 +374,7 @@ def test_a_deleted_issue_with_waiting_changes_stays_until_they_are_settled(
         assert all(e.state is OutboxState.PENDING for e in entries)
         assert all(reason in (e.last_error or "") for e in entries)
 
-    pushed = Pusher(cache, settings, tracker, (board.me.name, board.me.account_id)).run()
+    pushed = Pusher(cache, settings, tracker).run()
     assert pushed.failed == 1
     with Session(cache) as session:
         entries = session.exec(select(OutboxEntry).where(OutboxEntry.ticket_key == key)).all()
