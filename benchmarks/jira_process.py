@@ -46,7 +46,10 @@ def sandbox_process(flavour: str, tickets: int, latency_ms: float) -> Iterator[s
         f"--latency-ms={latency_ms}",
         "--seed=1",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    # Its stderr is dropped: a client that exits mid-request makes it print a reset.
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()  # "Jira … sandbox with N tickets at URL"
