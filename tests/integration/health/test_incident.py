@@ -33,7 +33,7 @@ from triage.sandbox.agency import Agency, adf_to_text, build_agency
 from triage.sandbox.jira_server import JiraSandbox
 from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache, sqlite_url
-from triage.storage.models import Job, JobState, OutboxEntry, OutboxState, Ticket
+from triage.storage.models import Job, JobState, OutboxEntry, OutboxState, Ticket, utcnow
 
 REPO = Path(__file__).resolve().parents[3]
 CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
@@ -149,8 +149,9 @@ def failing_site(site_server: Callable[..., Any], board: Board, settings: Settin
     return inventory
 
 
-def push(board: Board, tracker: Any) -> None:
-    result = Pusher(board.engine, board.settings, tracker).run()
+def push(board: Board, tracker: Any, *, after: timedelta = timedelta(0)) -> None:
+    """Push the outbox as a pusher `after` from now would (past a dead pusher's lease)."""
+    result = Pusher(board.engine, board.settings, tracker, lambda: utcnow() + after).run()
     assert result.failed == 0 and result.conflicts == 0, result.summary()
 
 
@@ -240,7 +241,8 @@ def test_a_push_killed_after_the_create_is_replayed_without_a_duplicate(
     (pending,) = outbox(board.engine)
     assert pending.state is OutboxState.PENDING and pending.ticket_key == incident.key
 
-    push(board, tracker)
+    # The killed pusher's lease on the change lapses; then a replay takes it.
+    push(board, tracker, after=timedelta(seconds=board.settings.jira.push_lease_seconds + 1))
 
     assert sandbox.calls["issue.post"] == 1, "the replay adopted the issue, made no second"
     (done,) = outbox(board.engine)
