@@ -20,6 +20,7 @@ from core.sites import load_inventory
 from storage.db import open_cache
 
 ROUND_LIMIT_S = 600.0
+NICENESS = 10
 
 
 def check_round(settings: Settings) -> None:
@@ -60,6 +61,8 @@ def check_round_apart(settings: Settings, limit: float = ROUND_LIMIT_S) -> None:
 
 def main() -> int:
     """The child: settings as JSON on standard input, one round, exit 0."""
+    # Checking in the background gives way to the screen the user is typing in.
+    os.nice(NICENESS)
     check_round(Settings.model_validate_json(sys.stdin.read()))
     return 0
 
