@@ -29,9 +29,9 @@ MAINTENANCE_STEP = "maintenance on"
 """The deploy step after which a site answers 503 on purpose, until the deploy ends."""
 
 
-def states_for_update(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[
-    tuple[str, str], SiteHealth
-]:
+def states_for_update(
+    session: Session, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], SiteHealth]:
     """The health rows of these (site, env), locked for this transaction; new ones if none yet."""
     wanted = set(pairs)
     sites = sorted({site for site, _ in wanted})
