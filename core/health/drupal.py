@@ -19,7 +19,8 @@ import requests
 from triage.core.health.checks import Finding
 from triage.core.health.state import CRITICAL, WARN
 from triage.core.jobs.reporting import ListReporter
-from triage.core.sites.environments import Engines, exec_in
+from triage.core.sites.containers import exec_in
+from triage.core.sites.environments import Engines
 from triage.core.sites.inventory import Site
 from triage.storage.errors import TriageError
 

@@ -66,7 +66,7 @@ settings = load_settings(
 engine = open_cache(sqlite_url(Path(data_dir) / "cache.db"))
 board = Board(engine, settings)
 tracker = DiesAfterCreate(Credentials(url, "sandbox-token", user), flavour)
-Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
+Pusher(engine, settings, tracker).run()
 """
 
 
@@ -150,9 +150,7 @@ def failing_site(site_server: Callable[..., Any], board: Board, settings: Settin
 
 
 def push(board: Board, tracker: Any) -> None:
-    result = Pusher(
-        board.engine, board.settings, tracker, (board.me.name, board.me.account_id)
-    ).run()
+    result = Pusher(board.engine, board.settings, tracker).run()
     assert result.failed == 0 and result.conflicts == 0, result.summary()
 
 
