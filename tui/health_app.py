@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from triage.core.health.incident import open_incident
 from triage.core.health.report import overview
@@ -124,6 +125,13 @@ class HealthActions(App[None]):
             self.post_message(SitesChecked(str(error)))
             return
         self.post_message(SitesChecked(None))
+
+    @on(Worker.StateChanged)
+    def _health_worker_crashed(self, event: Worker.StateChanged) -> None:
+        # A bug rather than a site: say so, so the user knows `r` did not check.
+        if event.state is WorkerState.ERROR and event.worker.group.startswith("health-"):
+            error = event.worker.error
+            self.notify(f"health: {type(error).__name__}: {error}", severity="error")
 
     @on(SitesChecked)
     def show_checked(self, event: SitesChecked) -> None:

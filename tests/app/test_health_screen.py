@@ -224,3 +224,30 @@ async def test_incident_reaches_jira_and_the_card_takes_its_key(
     assert sandbox.issue(top.key)["fields"]["summary"] == top.summary
     with Session(board.engine) as session:
         assert not list(session.exec(select(Ticket).where(Ticket.key.startswith("NEW-"))))  # type: ignore[attr-defined]
+
+
+async def test_check_now_runs_a_round_and_shows_it(
+    make_board: Callable[..., Board], tmp_path: Path
+) -> None:
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        '[sites.closed]\nname = "Closed"\nclient = "Closed Inc"\nrepo = "/r.git"\n'
+        'checkout = "/c"\n[sites.closed.envs.prod]\nweb_container = "w"\ndb_container = "d"\n'
+        'url = "http://127.0.0.1:1"\n',
+        encoding="utf-8",
+    )
+    board = make_board(sites_file=str(sites), health={"retry_seconds": 0.05})
+    app = make_app(board)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("O")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, HealthScreen) and screen.rows == []
+        await pilot.press("r")
+        await app.workers.wait_for_complete()  # the round, in a child process
+        await pilot.pause()
+        await app.workers.wait_for_complete()  # the screen reading the cache again
+        await pilot.pause()
+        assert [(row.health.site, row.state) for row in screen.rows] == [("closed", "down")]
+        assert screen.rows[0].health.reason == "GET /: no connection"
