@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.core.tracker.client import Credentials, Flavour, JiraTracker, TrackerRejected
+from triage.core.tracker.client import Credentials, Flavour, JiraTracker, NotJson
 from triage.storage.db import open_cache, sqlite_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,16 +136,16 @@ def test_a_jira_answering_html_to_doctor(tmp_path: Path, html_jira: str, deploym
         TRIAGE_JIRA_TOKEN="tok",
     )
     printed = _one_line_error(env, "doctor")
-    assert "not JSON" in printed and host in printed
+    assert "text/html instead of JSON" in printed and host in printed
     assert "s3cret" not in printed
 
 
 @pytest.mark.parametrize("flavour", [None, "cloud", "dc"])
 def test_the_tracker_says_html_is_not_json(html_jira: str, flavour: Flavour | None) -> None:
     # `triage login` builds this tracker and asks myself: the same sentence, no traceback.
-    with pytest.raises(TrackerRejected) as caught:
+    with pytest.raises(NotJson) as caught:
         JiraTracker(Credentials(html_jira, "tok", "bot@example.com"), flavour).myself()
-    assert "text/html, not JSON" in str(caught.value)
+    assert "answered myself with text/html instead of JSON" in str(caught.value)
 
 
 def test_an_error_message_is_masked_and_cleaned(tmp_path: Path) -> None:
