@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cli_support import clean_env, one_line_error, triage
 
-from tests.integration.test_cli import clean_env, one_line_error, triage
 from triage.sandbox.agency import build_agency
 from triage.sandbox.jira_server import JiraSandbox
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import clean_env, triage
 from sqlalchemy.engine import Engine
 
-from tests.integration.test_cli import clean_env, triage
 from triage.core.board.filters import parse_filter
 from triage.core.board.service import Board
 from triage.core.config import Settings, load_settings

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cli_support import REPO, clean_env
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tests.integration.test_cli import REPO, clean_env
 from triage.core.board.service import Board
 from triage.core.config import Settings, load_settings
 from triage.core.tracker.client import Credentials, JiraTracker
