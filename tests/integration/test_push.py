@@ -7,6 +7,8 @@ sync. What reached Jira is read from the sandbox's own store (`JiraSandbox.issue
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +25,7 @@ from triage.core.tracker.push import Pusher, Resolution, resolve_conflict
 from triage.core.tracker.sync import Sync
 from triage.sandbox.agency import Agency, adf_to_text, build_agency
 from triage.sandbox.jira_server import JiraSandbox
+from triage.storage import outbox
 from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache, sqlite_url
 from triage.storage.models import Comment, OutboxEntry, OutboxKind, OutboxState, Ticket
@@ -30,6 +33,7 @@ from triage.storage.models import Comment, OutboxEntry, OutboxKind, OutboxState,
 FLAVOURS = ("cloud", "dc")
 CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
 SANDBOX_USER = {"cloud": "me@agency.example", "dc": "me"}
+LEASE = timedelta(seconds=60)
 RESOLUTION = "Won't Do"
 """Not the sandbox's default, so the test sees the config's value travel."""
 
@@ -414,3 +418,31 @@ def test_a_replay_recognises_a_comment_jira_normalised(
 
     assert replay.done == 1, replay.summary()
     assert len([b for b in comment_bodies(sandbox, key) if "The form works now." in b]) == 1
+
+
+def test_a_slow_send_keeps_its_lease_so_no_other_pusher_takes_the_change(
+    board: Board, sandbox: JiraSandbox, tracker: JiraTracker, settings: Settings
+) -> None:
+    key = keys_in(board, BoardColumn.PO_REVIEW, 1)[0]
+    board.comment(key, "sent slowly")
+    short = settings.model_copy(
+        update={"jira": settings.jira.model_copy(update={"push_lease_seconds": 1.0})}
+    )
+    sandbox.latency_ms = 1500.0  # every call outlasts the lease: only renewals keep it
+    slow = threading.Thread(target=Pusher(board.engine, short, tracker).run)
+    slow.start()
+    try:
+        deadline = time.monotonic() + 10
+        while entries(board.engine, key)[0].lease_owner is None:
+            assert time.monotonic() < deadline, "the pusher never claimed the change"
+            time.sleep(0.05)
+        taken = []
+        while slow.is_alive() and time.monotonic() < deadline + 20:
+            now = datetime.now(UTC)
+            taken.append(outbox.claim_next(board.engine, "intruder", now=now, lease=LEASE))
+            time.sleep(0.2)
+    finally:
+        slow.join(timeout=60)
+    assert len(taken) >= 5 and taken == [None] * len(taken)
+    assert comment_bodies(sandbox, key).count("sent slowly") == 1
+    assert entries(board.engine, key)[0].state is OutboxState.DONE
