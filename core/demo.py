@@ -67,14 +67,21 @@ def clear_demo(engine: Engine, keep_open: bool = False) -> None:
         )
 
 
-def seed_demo_facts(engine: Engine, seed: int = 0) -> None:
-    """Record the facts the team's work would have left, for the tickets now in the cache."""
+def seed_demo_facts(engine: Engine, seed: int = 0, me: tuple[str, str] | None = None) -> None:
+    """Record the facts the team's work would have left, for the tickets now in the cache.
+
+    `me` (name, account id) is the demo's user, which commands run while no demo runs take
+    as "me" (core.tracker.identity).
+    """
     with engine.begin() as connection:
         rows = demo_cache.tickets_for_facts(connection)
         rng = random.Random(seed)
         reviewers = sorted({row["assignee"] for row in rows if row["assignee"]})
         demo_cache.write_facts(connection, [_facts(row, rng, reviewers) for row in rows])
         set_meta(connection, "workspace", "demo")
+        if me is not None:
+            set_meta(connection, "me_name", me[0])
+            set_meta(connection, "me_id", me[1])
 
 
 def busiest_assignee(issues: Sequence[Mapping[str, Any]]) -> tuple[str, str]:

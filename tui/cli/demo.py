@@ -142,7 +142,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         _carry_over(engine, demo, run, waiting, args.reset)
         result = Sync(engine, demo, run.tracker(), progress=_progress).run(full=True)
         print(file=sys.stderr)
-        seed_demo_facts(engine, options.seed)
+        seed_demo_facts(engine, options.seed, busiest_assignee(agency.issues))
         print(result.summary())
         print(
             f"demo: {len(agency.clients)} clients, {len(agency.sites)} sites, "
