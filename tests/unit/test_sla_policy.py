@@ -9,8 +9,8 @@ import pytest
 from core.config import load_settings
 from core.errors import ConfigError
 from core.sla.calendar import calendars
+from core.sla.measure import CompiledPolicy, Policies
 from core.sla.policy import parse_duration
-from core.sla.queue import CompiledPolicy, Policies
 
 
 @pytest.fixture(autouse=True)
