@@ -64,6 +64,8 @@ class Queue:
         self.mapper = StatusMapper(settings.jira.status_map)
         self._lock = threading.Lock()
         self._items: dict[str, QueueItem] = {}
+        self._order: list[QueueItem] = []
+        """The items in the order of the last ranking."""
         self._running: dict[str, tuple[QueueItem, str, float]] = {}
         """Running clocks by key: the item, its calendar, and its time left at position 0."""
         self._seen: datetime | None = None
@@ -103,7 +105,8 @@ class Queue:
             at = {name: position(moment) for name, position in self._positions.items()}
             for item, calendar, base in self._running.values():
                 item.left = base - at[calendar]
-            items = rank(list(self._items.values()), self.settings.queue.at_risk)
+            # The last order is nearly right: the sort only mends it (Timsort finds the runs).
+            items = list(rank(self._order, self.settings.queue.at_risk))
             # Other threads read the items of an earlier ranking: they see each item's latest
             # numbers, and the next ranking message arrives right after.
             return Ranking(items, dict(self._items))
@@ -112,6 +115,7 @@ class Queue:
         """Measure the clocks of these tickets and keep them for later re-ranks."""
         if fresh:
             self._fresh_at = now
+            self._order = []
             self._items.clear()
             self._running.clear()
             self._origin = now.timestamp() - 366 * 86400
@@ -119,11 +123,15 @@ class Queue:
         for row in inputs.rows:
             self._items.pop(row.key, None)
             self._running.pop(row.key, None)
+        if inputs.rows and self._order:
+            changed = {row.key for row in inputs.rows}
+            self._order = [item for item in self._order if item.key not in changed]
         open_rows = [row for row in inputs.rows if row.column is not BoardColumn.DONE]
         inputs.rows = open_rows
         moment = now.timestamp()
         for item in build_items(inputs, self.policies, self.mapper, now):
             self._items[item.key] = item
+            self._order.append(item)
             clock = item.clock
             if clock is None or not clock.running or item.left is None:
                 continue
