@@ -120,12 +120,18 @@ class Queue:
             self._running.clear()
             self._origin = now.timestamp() - 366 * 86400
             self._positions.clear()
+        replaced = []
         for row in inputs.rows:
-            self._items.pop(row.key, None)
+            old = self._items.pop(row.key, None)
+            if old is not None:
+                replaced.append(old)
             self._running.pop(row.key, None)
-        if inputs.rows and self._order:
-            changed = {row.key for row in inputs.rows}
-            self._order = [item for item in self._order if item.key not in changed]
+        if len(replaced) > 500:
+            gone = set(map(id, replaced))
+            self._order = [item for item in self._order if id(item) not in gone]
+        else:
+            for old in replaced:
+                self._order.remove(old)  # a scan in C, by identity: cheap for a few
         open_rows = [row for row in inputs.rows if row.column is not BoardColumn.DONE]
         inputs.rows = open_rows
         moment = now.timestamp()
