@@ -13,21 +13,18 @@ import site_fixtures
 from dockerd import MARIADB_IMAGE, PHP_SITE_IMAGE
 
 from triage.core.jobs.reporting import ListReporter
+from triage.core.sites.containers import CommandFailed, copy_files, exec_in, pipe
 from triage.core.sites.environments import (
     LABEL_ENV,
     LABEL_ROLE,
     LABEL_SITE,
     LABEL_TICKET,
-    CommandFailed,
     ContainerMissing,
     Engines,
     EngineUnreachable,
     ProdProtected,
-    copy_files,
     create,
     destroy,
-    exec_in,
-    pipe,
     start,
     state,
     states,

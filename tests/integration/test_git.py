@@ -17,15 +17,14 @@ import pytest
 
 from triage.core.errors import ConfigError
 from triage.core.jobs.reporting import ListReporter
-from triage.core.sites.git import (
+from triage.core.sites.git import Git, branch_name
+from triage.core.sites.gitcmd import (
     DirtyCheckout,
-    Git,
     GitError,
     MergeConflict,
     PushRejected,
     RemoteUnreachable,
     UnknownRef,
-    branch_name,
 )
 from triage.core.sites.inventory import Environment, Site
 

@@ -67,7 +67,7 @@ settings = load_settings(
 engine = open_cache(sqlite_url(Path(data_dir) / "cache.db"))
 board = Board(engine, settings)
 tracker = JiraTracker(Credentials(url, "sandbox-token", user), flavour)
-result = Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
+result = Pusher(engine, settings, tracker).run()
 print(result.summary(), flush=True)
 """
 
@@ -278,7 +278,7 @@ def test_kill_9_at_any_moment_then_restart_pushes_each_change_exactly_once(
     assert killed >= 3, "the child should have been killed mid-push several times"
 
     sandbox.latency_ms = 0.0
-    result = Pusher(cache, settings, tracker, (board.me.name, board.me.account_id)).run()
+    result = Pusher(cache, settings, tracker).run()
 
     assert (result.conflicts, result.failed, result.waiting) == (0, 0, 0), result.summary()
     with Session(cache) as session:

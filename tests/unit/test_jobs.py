@@ -17,8 +17,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from triage.core.errors import NotFound
+from triage.core.jobs.owner import HOST, process_start
 from triage.core.jobs.reporting import Reporter
-from triage.core.jobs.runner import HOST, JobRunner, process_start
+from triage.core.jobs.runner import JobRunner
 from triage.storage.db import session_scope
 from triage.storage.errors import TriageError
 from triage.storage.models import AuditEntry, Job, JobState

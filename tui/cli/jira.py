@@ -121,7 +121,7 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
     tracker = account.connect(settings)
     engine = open_cache(settings.resolved_database_url())
     board = Board(engine, settings)
-    pushed = Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
+    pushed = Pusher(engine, settings, tracker).run()
     result = Sync(engine, settings, tracker, progress=_progress).run(full=args.full)
     print(file=sys.stderr)
     print(result.summary())
@@ -134,7 +134,7 @@ def run_push(args: argparse.Namespace, settings: Settings) -> int:
     tracker = account.connect(settings)
     engine = open_cache(settings.resolved_database_url())
     board = Board(engine, settings)
-    result = Pusher(engine, settings, tracker, (board.me.name, board.me.account_id)).run()
+    result = Pusher(engine, settings, tracker).run()
     print(result.summary())
     return EXIT_PROBLEMS if result.conflicts or result.failed else 0
 
