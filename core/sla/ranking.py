@@ -56,14 +56,26 @@ class QueueItem:
     """One of "breached", "risk" (little time left), "ok", "paused", "none" (no SLA target)."""
     special: str | None = None
     """"site-down incident" or "critical security" when the ticket is one."""
+    paused: bool = False
+    """The next clock stands still (waiting in Feedback/Impediment)."""
+    target: float = 0.0
+    """Open seconds the next clock allows."""
+    lane: int = 2
+    """Its tier while time is left and the clock runs: 1 site down or critical security."""
     ties: tuple[object, ...] = field(default=(), repr=False)
     """Severity, urgency, package weight and age, as they order equal time left."""
     sort_key: tuple[object, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
-        if self.left is None and self.clock is not None:
-            self.left = self.clock.left
+        clock = self.clock
+        if self.left is None and clock is not None:
+            self.left = clock.left
+        if clock is None:
+            self.left = None
         self.special = urgent(self)
+        self.paused = clock is not None and not clock.running
+        self.target = clock.target if clock is not None else 0.0
+        self.lane = 2 if self.special is None else 1
         urgency = URGENCY_RANK.get((self.urgency or "").casefold(), 6)
         self.ties = (self.severity_rank, urgency, -self.weight, self.created, self.key)
 
@@ -107,18 +119,17 @@ def rank(items: list[QueueItem], risk_share: float = 0.25) -> list[QueueItem]:
     """
     for item in items:
         left = item.left
-        clock = item.clock
-        if left is None or clock is None:
+        if left is None:
             item.tier, item.state = 4, "none"
             item.sort_key = (4, INF, item.ties)
             continue
         if left < 0:
             tier, state = 0, "breached"
-        elif not clock.running:
+        elif item.paused:
             tier, state = 3, "paused"
         else:
-            tier = 2 if item.special is None else 1
-            state = "risk" if left < risk_share * clock.target else "ok"
+            tier = item.lane
+            state = "risk" if left < risk_share * item.target else "ok"
         item.tier, item.state = tier, state
         item.sort_key = (tier, left, item.ties)
     items.sort(key=attrgetter("sort_key"))

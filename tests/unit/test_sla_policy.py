@@ -9,8 +9,8 @@ import pytest
 from triage.core.config import load_settings
 from triage.core.errors import ConfigError
 from triage.core.sla.calendar import calendars
+from triage.core.sla.measure import CompiledPolicy, Policies
 from triage.core.sla.policy import parse_duration
-from triage.core.sla.queue import CompiledPolicy, Policies
 
 
 @pytest.fixture(autouse=True)
