@@ -30,7 +30,7 @@ from triage.storage.models import (
 from triage.tui.app import PUSH_DELAY, TriageApp, make_app
 from triage.tui.screens.health import HealthScreen
 
-SITES = {
+SITES: dict[str, tuple[str, int | None, list[int | None], int | None, str, str]] = {
     # id: (state, status, ms series, tls days, check, reason, minutes in state, fails, flapping)
     "globex-www": ("down", 503, [120, 130, 125, None, None, None], 60, "http", "HTTP 503 on /"),
     "initech-www": (
@@ -171,9 +171,7 @@ async def test_incident_in_one_key_then_a_comment(health_app: TriageApp) -> None
 
     with Session(board.engine) as session:
         entries = list(session.exec(select(OutboxEntry).order_by(OutboxEntry.id)))  # type: ignore[arg-type]
-        incidents = list(
-            session.exec(select(Ticket).where(Ticket.key.startswith("NEW-")))  # type: ignore[attr-defined]
-        )
+        incidents = list(session.exec(select(Ticket).where(Ticket.key.startswith("NEW-"))))
     (ticket,) = incidents
     assert ticket.site == "globex-www" and ticket.issue_type == "Incident"
     assert (
@@ -223,7 +221,7 @@ async def test_incident_reaches_jira_and_the_card_takes_its_key(
     assert top.key.startswith("SUP-") and top.summary.startswith("[Gold] Globex Inc: ")
     assert sandbox.issue(top.key)["fields"]["summary"] == top.summary
     with Session(board.engine) as session:
-        assert not list(session.exec(select(Ticket).where(Ticket.key.startswith("NEW-"))))  # type: ignore[attr-defined]
+        assert not list(session.exec(select(Ticket).where(Ticket.key.startswith("NEW-"))))
 
 
 async def test_check_now_runs_a_round_and_shows_it(

@@ -36,7 +36,10 @@ cache = intake_fixtures.cache
 
 
 def text(value: object) -> str:
-    return value if isinstance(value, str) else adf_to_text(value)
+    if isinstance(value, str):
+        return value
+    assert value is None or isinstance(value, dict), value
+    return adf_to_text(value)
 
 
 def comments(sb: JiraSandbox, key: str) -> list[str]:

@@ -178,10 +178,16 @@ def answer_search_with(sb: JiraSandbox, reply: Reply) -> None:
     """From now on the sandbox answers every search (and bulkfetch) with `reply`."""
     real = sb._answer
 
-    def answer(method: str, target: str, auth: str | None, raw: bytes) -> Reply:
+    def answer(
+        method: str,
+        target: str,
+        auth: str | None,
+        raw: bytes,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         if "/search" in target or "bulkfetch" in target:
             return reply
-        return real(method, target, auth, raw)
+        return real(method, target, auth, raw, headers)
 
     sb._answer = answer  # type: ignore[method-assign]
 

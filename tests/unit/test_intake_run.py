@@ -197,13 +197,13 @@ def test_a_mail_intake_cannot_handle_is_kept_and_the_rest_are_taken(
     engine: Engine, settings: Settings, maildir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import triage.core.intake.run as run
+    from triage.core.intake.mail import ParsedMail
+    from triage.core.intake.route import ticket_fields as real
 
-    real = run.ticket_fields
-
-    def fragile(mail: object, settings: Settings) -> dict[str, object]:
+    def fragile(mail: ParsedMail, settings: Settings) -> dict[str, object]:
         if "VAT" in str(getattr(mail, "subject", "")):
             raise ValueError("a bug meets a strange mail")
-        return real(mail, settings)  # type: ignore[arg-type]
+        return real(mail, settings)
 
     monkeypatch.setattr(run, "ticket_fields", fragile)
     result = Intake(engine, settings, MaildirMailbox(maildir)).run_once()
