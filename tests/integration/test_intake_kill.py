@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import intake_fixtures
@@ -35,7 +36,7 @@ from triage.core.tracker.push import Pusher
 from triage.core.tracker.sync import Sync
 from triage.sandbox.agency import adf_to_text
 from triage.sandbox.jira_server import JiraSandbox
-from triage.storage.models import IntakeMail, IntakeState, OutboxEntry, OutboxState
+from triage.storage.models import IntakeMail, IntakeState, OutboxEntry, OutboxState, utcnow
 
 imap = intake_fixtures.imap
 box = intake_fixtures.box
@@ -169,7 +170,9 @@ def test_kill_9_during_intake_then_again_takes_every_mail_once(
         Intake(cache, settings, mailbox).run_once()
     finally:
         mailbox.close()
-    result = Pusher(cache, settings, tracker).run()
+    # The killed children's leases on their changes lapse; then this push takes them over.
+    lapsed = timedelta(seconds=settings.jira.push_lease_seconds + 1)
+    result = Pusher(cache, settings, tracker, lambda: utcnow() + lapsed).run()
     assert (result.failed, result.conflicts, result.waiting) == (0, 0, 0), result.summary()
 
     assert untaken(imap, box) == 0
