@@ -1,1 +1,1 @@
-"""Security releases across the fleet: what each site runs, advisories, and which sites they affect."""
+"""Security releases across the fleet: what each site runs, advisories, the sites they affect."""

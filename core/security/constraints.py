@@ -37,7 +37,8 @@ _REFERENCE = re.compile(r"(dev-[^,\s@]+?|[^,\s@]+?\.x-dev)#.+", re.I)
 _ALIAS = re.compile(r"([^,\s]++) ++as ++([^,\s]++)")
 _OR = re.compile(r"\s*\|\|?\s*")
 _AND = re.compile(r"(?<!^)(?<!as)(?<![=>< ,]) *(?<!-)[, ](?!-) *(?!,|as|$)")
-_OPERATORS = {"=": "==", "==": "==", "<>": "!=", "!=": "!="} | {op: op for op in ("<", "<=", ">", ">=")}
+_OPERATORS = {"=": "==", "==": "==", "<>": "!=", "!=": "!="}
+_OPERATORS |= {op: op for op in ("<", "<=", ">", ">=")}
 _TESTS = {
     "==": lambda c: c == 0,
     "!=": lambda c: c != 0,
@@ -194,9 +195,9 @@ def _ranges(constraint: str) -> list[Constraint] | None:
         g = found.groups()
         position = next((i for i in (3, 2) if _set(g[i - 1])), 1)
         numbers: list[str | None] = [*g, None]
-        low = _bump(numbers, position) + "-dev"
-        high = Single("<", _bump(numbers, position, 1) + "-dev")
-        return [high] if low == "0.0.0.0-dev" else [Single(">=", low), high]
+        bottom = _bump(numbers, position) + "-dev"
+        top = Single("<", _bump(numbers, position, 1) + "-dev")
+        return [top] if bottom == "0.0.0.0-dev" else [Single(">=", bottom), top]
     found = _HYPHEN.fullmatch(constraint)
     if found:
         return _hyphen(found)

@@ -122,6 +122,8 @@ class Site(Model):
     repo: str
     """Git remote the team pushes to."""
     main_branch: str = "main"
+    prod_ref: str = ""
+    """Branch, tag or commit prod runs when not main_branch (its composer.lock is read too)."""
     checkout: str
     """Local checkout directory (cloned from `repo` when missing)."""
     branch_pattern: str = "{key}-{slug}"
