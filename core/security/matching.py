@@ -80,6 +80,9 @@ def match(
     pinned: dict[tuple[str, str], list[SitePackage]] = defaultdict(list)
     for package in packages:
         pinned[(package.name, package.site)].append(package)
+    main_first = {(lock.site, lock.ref): lock.role != "main" for lock in locks}
+    for pins in pinned.values():
+        pins.sort(key=lambda pin: (main_first.get((pin.site, pin.ref), True), pin.ref))
     sites = sorted({lock.site for lock in locks})
     unread = {site for site in sites if not any(k.commit for k in locks if k.site == site)}
     found: list[AdvisoryMatch] = []
