@@ -69,7 +69,7 @@ def packages(engine: Engine, names: Sequence[str] | None = None) -> list[SitePac
 def save_advisories(engine: Engine, advisories: Sequence[Advisory]) -> int:
     """Insert or update advisories by (id, package); how many were new."""
     new = 0
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         for advisory in advisories:
             found = session.get(Advisory, (advisory.id, advisory.package))
             if found is None:
