@@ -18,9 +18,7 @@ from triage.storage import security as rows
 
 def _inventory(tmp_path: Path) -> tuple[list[tuple[str, Path, str]], Path]:
     remotes = tmp_path / "remotes"
-    old = make_repository(
-        remotes / "old.git", {"drupal/core": "10.4.8", "drupal/token": "1.13.0"}
-    )
+    old = make_repository(remotes / "old.git", {"drupal/core": "10.4.8", "drupal/token": "1.13.0"})
     new = make_repository(
         remotes / "new.git",
         {"drupal/core": "10.4.9", "drupal/token": "1.15.0"},
@@ -62,9 +60,7 @@ def test_refresh_reads_every_site_and_reports_the_unreachable(
                     ("new", "live"): "10.4.7"}  # fmt: skip
 
 
-def test_a_failed_refresh_keeps_what_was_read_and_says_why(
-    tmp_path: Path, engine: Engine
-) -> None:
+def test_a_failed_refresh_keeps_what_was_read_and_says_why(tmp_path: Path, engine: Engine) -> None:
     sites, data = _inventory(tmp_path)
     inventory = demo_inventory(sites[:1], tmp_path / "co")
     refresh(engine, inventory, data)
