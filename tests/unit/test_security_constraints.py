@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from triage.core.security.constraints import parse, satisfies
+from triage.core.security.constraints import Single, parse, satisfies
 from triage.core.security.versions import VersionError, compare, normalize, normalize_branch
 
 CASES: dict[str, Any] = json.loads((Path(__file__).parent / "semver_cases.json").read_text())
@@ -88,3 +88,12 @@ def test_orders_stabilities_as_php_does() -> None:
         assert compare(lower, higher) == -1
         assert compare(higher, lower) == 1
     assert compare("1.0.0.0", "1.0.0.0") == 0
+
+
+@pytest.mark.parametrize(("expected", "op", "version", "provided"), CASES["constraint_matches"])
+def test_compares_as_composer_constraints_do(
+    expected: bool, op: str, version: str, provided: str
+) -> None:
+    # ConstraintTest's pairs where one side is `==`: a version against one comparison.
+    op = {"=": "==", "<>": "!="}.get(op, op)
+    assert Single(op, version).matches(provided) is expected
