@@ -10,6 +10,9 @@ never holds up the others.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from triage.core.security.lockfile import LockedPackage, LockfileError, parse_lock
-from triage.core.sites.gitcmd import _environment, _kill, _reason
+from triage.core.sites.gitcmd import _environment, _reason
 from triage.core.sites.inventory import Inventory, Site
 from triage.storage import security as rows
 from triage.storage.models import SiteLock, SitePackage, utcnow
@@ -48,41 +51,63 @@ def mirror_path(data_dir: Path, site_id: str) -> Path:
     return data_dir / "mirrors" / f"{site_id}.git"
 
 
-def _git(mirror: Path, timeout: float, *args: str) -> str:
+def _git(mirror: Path, timeout: float, *args: str, feed: bytes | None = None) -> bytes:
+    """Run one git command on a mirror, bounded in time; its output, or _Failed saying why."""
     try:
         process = subprocess.Popen(
             ["git", "--git-dir", str(mirror), *args],
             env=_environment(),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if feed is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
             start_new_session=True,  # no terminal: ssh and credential helpers cannot prompt
         )
     except FileNotFoundError:
         raise _Failed("git is not installed: install it (apt install git)") from None
     try:
-        out, err = process.communicate(timeout=timeout)
+        out, err = process.communicate(input=feed, timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill(process)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # git and what it started (ssh, helpers)
+        process.communicate()
         raise _Failed(f"`git {args[0]}` did not finish within {timeout:g} s") from None
     if process.returncode != 0:
-        raise _Failed(_reason(err + "\n" + out))
+        raise _Failed(_reason((err + b"\n" + out).decode("utf-8", "replace")))
     return out
+
+
+def _objects(mirror: Path, timeout: float, names: list[str]) -> list[tuple[str, bytes] | None]:
+    """Each named object's sha and content, or None when missing: one `git cat-file --batch`."""
+    feed = "".join(name + "\n" for name in names).encode()
+    out = _git(mirror, timeout, "cat-file", "--batch", feed=feed)
+    found: list[tuple[str, bytes] | None] = []
+    at = 0
+    for _ in names:
+        end = out.index(b"\n", at)
+        header = out[at:end].decode("utf-8", "replace").split()
+        at = end + 1
+        if len(header) != 3 or not header[2].isdigit():
+            found.append(None)  # "<name> missing" or "ambiguous"
+            continue
+        size = int(header[2])
+        found.append((header[0], out[at : at + size]))
+        at += size + 1
+    return found
+
+
+def _init_bare(mirror: Path) -> None:
+    """An empty bare repository, written directly: git's own layout, one process less a site."""
+    for folder in ("objects/info", "objects/pack", "refs/heads", "refs/tags"):
+        (mirror / folder).mkdir(parents=True, exist_ok=True)
+    (mirror / "config").write_text(
+        "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
+    )
+    (mirror / "HEAD").write_text("ref: refs/heads/main\n")  # written last: the mirror exists
 
 
 def _fetch(site: Site, mirror: Path, timeout: float) -> None:
     if not (mirror / "HEAD").exists():
-        mirror.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["git", "init", "--quiet", "--bare", str(mirror)],
-            env=_environment(),
-            check=True,
-            capture_output=True,
-            timeout=timeout,
-        )
+        _init_bare(mirror)
     _git(
         mirror,
         timeout,
@@ -91,20 +116,27 @@ def _fetch(site: Site, mirror: Path, timeout: float) -> None:
     )  # fmt: skip
 
 
-def _read(site: Site, mirror: Path, ref: str, role: str, timeout: float) -> LockRead:
-    try:
-        commit = _git(mirror, timeout, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    except _Failed:
-        return LockRead(site.id, ref, role, error=f"no branch, tag or commit {ref!r}")
-    commit = commit.strip()
-    try:
-        text = _git(mirror, timeout, "show", f"{commit}:{LOCK}")
-    except _Failed:
-        return LockRead(site.id, ref, role, commit, error=f"no {LOCK} at {ref} ({commit[:12]})")
-    try:
-        return LockRead(site.id, ref, role, commit, parse_lock(text))
-    except LockfileError as error:
-        return LockRead(site.id, ref, role, commit, error=f"{error} at {ref} ({commit[:12]})")
+def _read(site: Site, mirror: Path, refs: list[tuple[str, str]], timeout: float) -> list[LockRead]:
+    names = [name for ref, _ in refs for name in (f"{ref}^{{commit}}", f"{ref}:{LOCK}")]
+    objects = _objects(mirror, timeout, names)
+    reads = []
+    for index, (ref, role) in enumerate(refs):
+        commit, lock = objects[2 * index], objects[2 * index + 1]
+        if commit is None:
+            reads.append(LockRead(site.id, ref, role, error=f"no branch, tag or commit {ref!r}"))
+            continue
+        sha = commit[0]
+        if lock is None:
+            error = f"no {LOCK} at {ref} ({sha[:12]})"
+            reads.append(LockRead(site.id, ref, role, sha, error=error))
+            continue
+        try:
+            packages = parse_lock(lock[1].decode("utf-8", "replace"))
+        except LockfileError as error:
+            reads.append(LockRead(site.id, ref, role, sha, error=f"{error} at {ref} ({sha[:12]})"))
+            continue
+        reads.append(LockRead(site.id, ref, role, sha, packages))
+    return reads
 
 
 def refs_of(site: Site) -> list[tuple[str, str]]:
@@ -123,7 +155,10 @@ def read_site(site: Site, data_dir: Path, timeout: float = 120.0) -> list[LockRe
     except (_Failed, OSError, subprocess.SubprocessError) as error:
         reason = f"cannot fetch the repository of {site.id} ({error})"
         return [LockRead(site.id, ref, role, error=reason) for ref, role in refs_of(site)]
-    return [_read(site, mirror, ref, role, timeout) for ref, role in refs_of(site)]
+    try:
+        return _read(site, mirror, refs_of(site), timeout)
+    except _Failed as error:
+        return [LockRead(site.id, ref, role, error=str(error)) for ref, role in refs_of(site)]
 
 
 def refresh(
