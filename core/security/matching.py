@@ -84,7 +84,7 @@ def match(
     for pins in pinned.values():
         pins.sort(key=lambda pin: (main_first.get((pin.site, pin.ref), True), pin.ref))
     sites = sorted({lock.site for lock in locks})
-    unread = {site for site in sites if not any(k.commit for k in locks if k.site == site)}
+    unread = set(sites) - {lock.site for lock in locks if lock.commit}
     found: list[AdvisoryMatch] = []
     for advisory in advisories:
         try:
