@@ -9,6 +9,7 @@ one sentence naming the file, the site and the key. Example::
     package = "Gold"
     repo = "git@git.example:acme/www.git"
     main_branch = "main"
+    prod_ref = "release-2025-11"                # what prod runs, when it is not main
     checkout = "~/sites/acme-www"
     deploy = ["drush deploy"]
     post_clone = ["drush deploy"]
