@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,13 @@ def _demo_fleet(engine: Engine, data_dir: Path, agency: Any) -> None:
     from triage.core.security.demo import load_demo_fleet
     from triage.sandbox.agency_fleet import ADVISORIES, build_fleet
 
-    fleet = build_fleet(data_dir / "demo-fleet", [(s.id, s.drupal_version) for s in agency.sites])
+    try:
+        fleet = build_fleet(
+            data_dir / "demo-fleet", [(s.id, s.drupal_version) for s in agency.sites]
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        print(f"demo: no site repositories, git could not make them ({error})", file=sys.stderr)
+        return
     read, advisories = load_demo_fleet(
         engine, data_dir, [(s.id, s.repo, s.prod_ref) for s in fleet], ADVISORIES
     )
