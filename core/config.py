@@ -173,6 +173,25 @@ class IntakeSettings(Section):
     """How long `intake --watch` waits between looks (IDLE wakes it sooner)."""
 
 
+class SecuritySettings(Section):
+    """Where advisories come from, and how the sites' composer.lock files are read."""
+
+    feeds: dict[str, str] = Field(
+        default_factory=lambda: {"packagist": "https://packagist.org/api/security-advisories/"}
+    )
+    """Feeds in the Packagist security-advisories shape: name = URL (drupal.org's for drupal/*)."""
+    psa_url: str = "https://updates.drupal.org/psa.json"
+    """Drupal's public service announcements (early warnings); empty: not polled."""
+    first_poll_days: int = Field(default=90, ge=1, le=3650)
+    """The first poll of a feed asks for advisories updated within this many days."""
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    """A feed that has not answered by then is reported and skipped this time."""
+    fetch_concurrency: int = Field(default=8, ge=1, le=64)
+    """How many site repositories are fetched at once."""
+    fetch_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    """A git command of a fleet refresh that runs longer is stopped and reported."""
+
+
 class Settings(BaseSettings):
     """Everything Triage can be told; the config file first, `TRIAGE_*` variables over it."""
 
@@ -210,6 +229,8 @@ class Settings(BaseSettings):
     """Site health checks and incidents."""
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     """The support mailbox read by `triage intake`."""
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    """Advisory feeds and the fleet's composer.lock refresh."""
 
     @field_validator("database_url")
     @classmethod

@@ -183,6 +183,9 @@ def _our_tables() -> set[str]:
             models.HealthResult,
             models.SiteHealth,
             models.IntakeMail,
+            models.SiteLock,
+            models.SitePackage,
+            models.Advisory,
         )
     }
 

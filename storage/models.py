@@ -407,3 +407,57 @@ class IntakeMail(SQLModel, table=True):
     received: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     raw: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
     """The mail as read, for new tickets (attachments) and failed mails (never dropped)."""
+
+
+class SiteLock(SQLModel, table=True):
+    """One site's composer.lock as read from one ref: the commit, or why it could not be read."""
+
+    __tablename__ = "site_lock"
+
+    site: str = Field(primary_key=True, max_length=128)
+    ref: str = Field(primary_key=True, max_length=255)
+    """The ref read: the main branch, or what prod runs when that differs."""
+    role: str = Field(default="main", max_length=16)
+    """main or prod."""
+    commit: str = Field(default="", max_length=64)
+    """The commit the lock was read from; empty when it could not be read."""
+    read_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    error: str = Field(default="", sa_type=sa.Text)
+    """Why the last refresh could not read it (the packages kept are the last read)."""
+
+
+class SitePackage(SQLModel, table=True):
+    """One package a site's composer.lock pins, at one ref."""
+
+    __tablename__ = "site_package"
+    __table_args__ = (sa.Index("ix_site_package_name", "name"),)
+
+    site: str = Field(primary_key=True, max_length=128)
+    ref: str = Field(primary_key=True, max_length=255)
+    name: str = Field(primary_key=True, max_length=255)
+    version: str = Field(default="", max_length=128)
+    drupal_version: str = Field(default="", max_length=128)
+    """extra.drupal.version, e.g. 8.x-1.13."""
+    coverage: str = Field(default="", max_length=64)
+    """extra.drupal.security-coverage.status, e.g. covered or not-covered."""
+
+
+class Advisory(SQLModel, table=True):
+    """A security advisory for one package: from a feed, Drupal's PSA feed, or typed by hand."""
+
+    __tablename__ = "advisory"
+
+    id: str = Field(primary_key=True, max_length=255)
+    package: str = Field(primary_key=True, max_length=255)
+    affected: str = Field(default="", sa_type=sa.Text)
+    """Composer constraint of the affected versions; empty for a PSA (a warning only)."""
+    title: str = Field(default="", sa_type=sa.Text)
+    link: str = Field(default="", max_length=1024)
+    cve: str = Field(default="", max_length=64)
+    severity: str = Field(default="", max_length=32)
+    reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    source: str = Field(default="", max_length=64)
+    """The feed's name, `psa`, or `manual`."""
+    kind: str = Field(default="advisory", max_length=16)
+    """advisory, or psa: an early warning without affected versions."""
+    updated: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -9,6 +9,7 @@ one sentence naming the file, the site and the key. Example::
     package = "Gold"
     repo = "git@git.example:acme/www.git"
     main_branch = "main"
+    prod_ref = "release-2025-11"                # what prod runs, when it is not main
     checkout = "~/sites/acme-www"
     deploy = ["drush deploy"]
     post_clone = ["drush deploy"]
@@ -122,6 +123,8 @@ class Site(Model):
     repo: str
     """Git remote the team pushes to."""
     main_branch: str = "main"
+    prod_ref: str = ""
+    """Branch, tag or commit prod runs when not main_branch (its composer.lock is read too)."""
     checkout: str
     """Local checkout directory (cloned from `repo` when missing)."""
     branch_pattern: str = "{key}-{slug}"

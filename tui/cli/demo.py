@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -144,6 +146,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(file=sys.stderr)
         seed_demo_facts(engine, options.seed, busiest_assignee(agency.issues))
         print(result.summary())
+        _demo_fleet(engine, data_dir, agency)
         print(
             f"demo: {len(agency.clients)} clients, {len(agency.sites)} sites, "
             f"Jira sandbox ({options.flavour}) at {sandbox.url}, "
@@ -160,6 +163,27 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         save_state(data_dir, options)
         sandbox.stop()
     return 0
+
+
+def _demo_fleet(engine: Engine, data_dir: Path, agency: Any) -> None:
+    """The demo sites' repositories with composer.lock files, read as a real fleet is."""
+    from triage.core.security.demo import load_demo_fleet
+    from triage.sandbox.agency_fleet import ADVISORIES, build_fleet
+
+    try:
+        fleet = build_fleet(
+            data_dir / "demo-fleet", [(s.id, s.drupal_version) for s in agency.sites]
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        print(f"demo: no site repositories, git could not make them ({error})", file=sys.stderr)
+        return
+    read, advisories = load_demo_fleet(
+        engine, data_dir, [(s.id, s.repo, s.prod_ref) for s in fleet], ADVISORIES
+    )
+    print(
+        f"demo: {read} site repositories read, {advisories} advisories "
+        "(`triage security`, `triage fleet packages drupal/core`)"
+    )
 
 
 def _carry_over(engine: Engine, demo: Settings, run: DemoRun, waiting: int, reset: bool) -> None:

@@ -1,0 +1,1 @@
+"""Security releases across the fleet: what each site runs, advisories, the sites they affect."""
