@@ -1,6 +1,14 @@
 """The `triage` command line: the board, the demo, Jira sync, and commands for scripts.
 
 Every mistake a user can make ends in one sentence on stderr and exit status 2.
+
+The parser is built from every command module (`tui/cli/<group>.py`: `add_parsers` and
+`COMMANDS`), so `triage --help` imports them all. The rule that keeps it fast: a command
+module imports at its top only the standard library, `tui.cli.common` and
+`storage.errors`/`storage.columns` (no SQLAlchemy, SQLModel, pydantic, Textual, Docker,
+`jira` or httpx); everything heavy is imported inside the `run_*` functions, and names
+needed only for annotations sit under `if TYPE_CHECKING:`. The settings are loaded only
+after parsing. `tests/unit/test_cli_imports.py` checks it in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -9,18 +17,19 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from triage.core.config import Settings, load_settings
-from triage.core.redact import mask
 from triage.storage.errors import TriageError
 from triage.tui.cli import board as cli_board
 from triage.tui.cli import demo as cli_demo
 from triage.tui.cli import jira as cli_jira
 from triage.tui.cli import sites as cli_sites
 from triage.tui.cli.common import EXIT_USAGE, Parser
-from triage.tui.safe_text import line
 
-Command = Callable[[argparse.Namespace, Settings], int]
+if TYPE_CHECKING:
+    from triage.core.config import Settings
+
+Command = Callable[[argparse.Namespace, "Settings"], int]
 
 COMMANDS: dict[str, Command] = {
     "board": cli_board.run_board,
@@ -52,10 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "board"
     try:
+        from triage.core.config import load_settings
+
         settings = load_settings()
         return COMMANDS[command](args, settings)
     except TriageError as error:
         # A message may quote Jira or a URL: one line, no terminal control, no credential.
+        from triage.core.redact import mask
+        from triage.tui.safe_text import line
+
         print(f"triage: {line(mask(str(error)))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
