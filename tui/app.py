@@ -21,8 +21,6 @@ from triage.tui.commands import ActionCommands, TicketCommands
 from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
 from triage.tui.safe_text import block, line
 from triage.tui.screens.board import BoardScreen
-from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
-from triage.tui.screens.help import HelpScreen, screen_name
 from triage.tui.screens.ticket import TicketScreen
 from triage.tui.site_actions import SiteActions
 
@@ -111,6 +109,8 @@ class TriageApp(SiteActions, JiraSyncApp):
         self.push_soon()
 
     def action_help(self) -> None:
+        from triage.tui.screens.help import HelpScreen, screen_name
+
         if isinstance(self.screen, HelpScreen):
             return
         rows = []
@@ -196,6 +196,8 @@ class TriageApp(SiteActions, JiraSyncApp):
     @work(exclusive=True, group="change")
     async def pick_and_move(self, key: str) -> None:
         """Ask for a column, then move there."""
+        from triage.tui.screens.dialogs import MovePicker
+
         ticket = self.board.ticket(key)
         checks = [self.board.check(key, column) for column in BoardColumn]
         target = await self.push_screen_wait(MovePicker(key, ticket.column, checks))
@@ -208,6 +210,8 @@ class TriageApp(SiteActions, JiraSyncApp):
         await self._move(key, target)
 
     async def _move(self, key: str, target: BoardColumn) -> None:
+        from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog
+
         check = self.board.check(key, target)
         override = None
         if not check.allowed:
@@ -245,6 +249,8 @@ class TriageApp(SiteActions, JiraSyncApp):
     @work(exclusive=True, group="change")
     async def add_comment(self, key: str) -> None:
         """Ask for a comment and add it."""
+        from triage.tui.screens.dialogs import CommentDialog
+
         text = await self.push_screen_wait(CommentDialog(f"Comment on {key}"))
         if text is None:
             return
