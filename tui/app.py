@@ -27,6 +27,18 @@ from triage.tui.site_actions import SiteActions
 __all__ = ["PUSH_DELAY", "TriageApp", "make_app"]
 
 
+def settle_heap() -> None:
+    """After the first frame: collect, freeze what is left, and let the collector run again.
+
+    The loaded cards live as long as the app: frozen, the collector does not walk them again
+    and again (that showed up as 100 ms pauses on key presses at 20,000 cards). `triage`
+    turns the collector off while it starts (tui/cli/main.py); this turns it back on.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.enable()
+
+
 class TriageApp(SiteActions, JiraSyncApp):
     """Triage: the support team's kanban over the local Jira cache."""
 
@@ -77,10 +89,7 @@ class TriageApp(SiteActions, JiraSyncApp):
             sync_status=self.load_sync_status(),
             clock=self.board.clock,
         )
-        # The loaded cards live as long as the app: keep the collector from walking them
-        # again and again, which showed up as 100 ms pauses on key presses at 20,000 cards.
-        gc.collect()
-        gc.freeze()
+        self.call_after_refresh(settle_heap)
         return self.board_screen
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

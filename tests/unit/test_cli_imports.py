@@ -7,9 +7,12 @@ after every command's `--help` has been printed.
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
+
+import pytest
 
 from triage.core.tracker.push import Resolution
 from triage.tui.cli import jira as cli_jira
@@ -57,3 +60,15 @@ def test_help_of_every_command_imports_no_heavy_library() -> None:
 
 def test_resolve_choices_are_the_resolutions() -> None:
     assert cli_jira.RESOLUTIONS == tuple(r.value for r in Resolution)
+
+
+def test_the_collector_runs_again_after_triage_returns() -> None:
+    from triage.tui.cli.main import main
+
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        main(["move", "KEY-1", "no such column"])
+    assert gc.isenabled()
