@@ -13,10 +13,11 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from triage.core.board.service import Board
+from triage.core.board.service import Board, MoveRefused
 from triage.storage import queries
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
+from triage.storage.queries import CardRow
 from triage.tui.commands import ActionCommands, TicketCommands
 from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
 from triage.tui.safe_text import block, line
@@ -102,18 +103,18 @@ class TriageApp(SiteActions, JiraSyncApp):
         card = self.board_screen.current_card if self.board_screen else None
         return card.key if card else None
 
-    def _changed(self, key: str) -> None:
-        """Show a changed ticket on the board, and on the ticket screen if it is open."""
-        card = self.board.card(key)
+    def _changed(self, key: str, card: CardRow | None = None) -> None:
+        """Show a changed ticket (`card`, else read) on the board and its open ticket screen."""
+        card = card or self.board.card(key)
         if self.board_screen is not None:
             self.board_screen.apply_card(card)
         for screen in self.screen_stack:
             if isinstance(screen, TicketScreen) and screen.key == key:
                 screen.show(self.board.detail(key))
 
-    def _changed_here(self, key: str) -> None:
+    def _changed_here(self, key: str, card: CardRow | None = None) -> None:
         """After a change the user made: show it, count it, and push it soon."""
-        self._changed(key)
+        self._changed(key, card)
         self.show_status(changes=self.board.open_changes())
         self.push_soon()
 
@@ -175,15 +176,14 @@ class TriageApp(SiteActions, JiraSyncApp):
     def action_move_to(self, key: str, column_name: str) -> None:
         target = BoardColumn[column_name]
         try:
-            check = self.board.check(key, target)
+            # Most moves ask nothing: one core call in this key press, no worker, no extra frame.
+            card = self.board.move(key, target)
+        except MoveRefused:
+            self.move_ticket(key, target)  # asks for the comment or override, or says why not
         except TriageError as error:
             self.notify(str(error), severity="error")
-            return
-        if check.allowed and not check.needs_comment:
-            # Nothing to ask: move in this key press, no worker, no extra frame.
-            self._commit_move(key, target, None, None)
         else:
-            self.move_ticket(key, target)
+            self._changed_here(key, card)
 
     def action_comment(self) -> None:
         key = self._current_key()
@@ -247,11 +247,11 @@ class TriageApp(SiteActions, JiraSyncApp):
     ) -> None:
         """Record the move durably, then show it."""
         try:
-            self.board.move(key, target, comment=comment, override_reason=override)
+            card = self.board.move(key, target, comment=comment, override_reason=override)
         except TriageError as error:
             self.notify(str(error), severity="error")
             return
-        self._changed_here(key)
+        self._changed_here(key, card)
         if override:
             self.notify(f"{key} → {target.value}: override recorded in the audit log.")
 
