@@ -9,6 +9,10 @@ Everything runs in one go, each measurement beside its baseline:
 - **--help**: `triage --help` to its exit, against a bare `python -c pass`.
 - **ls**: `triage ls` on the cache to its exit, against `python -c pass` plus the query
   itself (the tickets and the waiting changes, read in a warm process).
+- **launch CPU**: on a busy machine wall time swings; the CPU time a fresh process spends
+  until its first painted frame (headless, `time.process_time()`) swings far less. Measured
+  for Triage and the bare app alike; the Triage child also counts socket connects made
+  before that frame, which must be 0.
 
 Runs alternate between Triage and its baseline so that both see the same machine load.
 """
@@ -32,6 +36,50 @@ from triage.storage.queries import list_tickets, pending_changes
 BIN = Path(sys.executable).parent
 SOCKET = f"triage-bench-{os.getpid()}"
 POLL_S = 0.003
+CPU_CHILD = r"""
+import socket, sys, time
+import textual._compositor as compositor
+connects = []
+_connect = socket.socket.connect
+def _spy(self, address):
+    connects.append(address)
+    return _connect(self, address)
+socket.socket.connect = _spy
+painted = []
+_render = compositor.Compositor.render_update
+def _timed(self, *args, **kwargs):
+    result = _render(self, *args, **kwargs)
+    if not painted and self.size.area and ready():
+        painted.append(time.process_time())
+        app.exit()
+    return result
+compositor.Compositor.render_update = _timed
+if {bare!r}:
+    from textual.app import App
+    from textual.widgets import Static
+    class Bare(App):
+        def compose(self):
+            yield Static("hello BARE-1")
+    app = Bare()
+    ready = lambda: True
+    app.run(headless=True, size=(160, 48))
+else:
+    # textual.app is imported by both children; Triage's own imports happen in main().
+    from textual.app import App
+    _run = App.run
+    def _headless(self, *args, **kwargs):
+        global app
+        app = self
+        return _run(self, headless=True, size=(160, 48))
+    App.run = _headless
+    def ready():
+        screen = getattr(app, "board_screen", None)
+        return screen is not None and screen.data.total > 0
+    from triage.tui.cli import main
+    main.main([])
+print("cpu", painted[0], "connects", len(connects))
+"""
+
 BARE_APP = """
 from textual.app import App
 from textual.widgets import Static
@@ -78,6 +126,20 @@ def to_exit(command: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+def cpu_to_frame(bare: bool, env: dict[str, str]) -> tuple[float, int]:
+    """CPU seconds a fresh process spends until its first frame (headless), and its connects."""
+    done = subprocess.run(
+        [sys.executable, "-c", CPU_CHILD.format(bare=bare)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    words = done.stdout.split()
+    return float(words[words.index("cpu") + 1]), int(words[words.index("connects") + 1])
+
+
 def paired(runs: int, ours: Callable[[], float], base: Callable[[], float]) -> tuple[float, float]:
     """Medians (ms) of `runs` alternating samples of ours and the baseline, after a warm-up."""
     ours(), base()
@@ -115,6 +177,17 @@ def bench_cache(tickets: int, runs: int, bare_script: Path, check_ls: bool) -> N
         print(f"launch to first ticket on screen, tmux 160x48, {tickets:,} cached tickets")
         print(f"  triage {triage:7.1f} ms   bare Textual app {bare:7.1f} ms   ", end="")
         print(f"ratio {triage / bare:.2f}x (aim ≤ {2.0 if tickets < 1000 else 2.2}x)")
+        connects: list[int] = []
+
+        def ours_cpu() -> float:
+            seconds, count = cpu_to_frame(False, env)
+            connects.append(count)
+            return seconds
+
+        triage_cpu, bare_cpu = paired(runs, ours_cpu, lambda: cpu_to_frame(True, env)[0])
+        print(f"  CPU to first frame (headless): triage {triage_cpu:6.1f} ms   ", end="")
+        print(f"bare {bare_cpu:6.1f} ms   ratio {triage_cpu / bare_cpu:.2f}x   ", end="")
+        print(f"network connects before it: {sum(connects)}")
         if check_ls:
             ls, bare_py = paired(
                 runs,
