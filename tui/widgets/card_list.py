@@ -143,13 +143,19 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
 
     def set_cards(self, cards: list[CardRow], keep_key: str | None = None) -> None:
         """Show `cards`; keep the cursor on `keep_key` if it is among them."""
+        # The line cache stays: it is keyed by the card's value, so a card that only changed
+        # place in the list (a move next to it) is not drawn again.
         self.cards = cards
-        self._lines.clear()
         index = self.cursor
         if keep_key is not None:
             index = next((i for i, c in enumerate(cards) if c.key == keep_key), index)
         self.cursor = min(index, max(len(cards) - 1, 0))
         self.refresh()
+
+    def notify_style_update(self) -> None:
+        """The theme or CSS changed: the cached lines hold the old colours."""
+        super().notify_style_update()
+        self._lines.clear()
 
     @property
     def current(self) -> CardRow | None:
