@@ -1,11 +1,13 @@
-"""Budget: a key press to the updated screen in under 50 ms at the 95th percentile.
+"""Budget: a key press to the updated screen in one frame (16 ms) at the 95th percentile.
 
 Drives the real app headless (Textual's pilot) on a 20,000-ticket cache: focus moves
 (j/k within a column, h/l across columns) and card moves (L/H between PO Review and
 Ready To Deploy, each a committed cache write with its outbox row). Each sample is the
 time from the key press until the screen has processed it and repainted. The baseline,
 in the same process, is the same keys on a 200-ticket cache: the ratio shows what the
-size of the cache costs.
+size of the cache costs. Beside the wall time, each sample's CPU time (the process's
+`time.process_time()` from the press to that frame) is what the press cost the app itself,
+steady on a busy machine; it leaves out waiting for the disk (a move's commit).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from triage.core.board.service import Board
 from triage.storage.columns import BoardColumn
 from triage.tui.app import make_app
 
-FRAMES: list[float] = []
-"""When each frame finished painting (perf_counter), recorded by the patched compositor."""
+FRAMES: list[tuple[float, float]] = []
+"""When each frame finished painting (perf_counter, process_time), from the compositor."""
 
 
 def record_frames() -> None:
@@ -34,15 +36,19 @@ def record_frames() -> None:
 
     def timed(self: compositor.Compositor, *args: Any, **kwargs: Any) -> Any:
         result = render(self, *args, **kwargs)
-        FRAMES.append(time.perf_counter())
+        FRAMES.append((time.perf_counter(), time.process_time()))
         return result
 
     compositor.Compositor.render_update = timed  # type: ignore[method-assign]
 
 
+KINDS = ("card", "column", "move")
+
+
 async def measure(board: Board, presses: int, width: int) -> dict[str, list[float]]:
+    """Wall seconds per press under each kind, and CPU seconds under "<kind> cpu"."""
     app = make_app(board)
-    samples: dict[str, list[float]] = {"card": [], "column": [], "move": []}
+    samples: dict[str, list[float]] = {k: [] for kind in KINDS for k in (kind, f"{kind} cpu")}
     async with app.run_test(size=(width, 48)) as pilot:
         await pilot.pause()
         screen = app.board_screen
@@ -50,12 +56,13 @@ async def measure(board: Board, presses: int, width: int) -> dict[str, list[floa
 
         async def timed(kind: str, key: str) -> None:
             await pilot.pause()
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             await pilot.press(key)
             await app.workers.wait_for_complete()
             await pilot.pause()
-            painted = next(end for end in FRAMES if end > start)
+            painted, painted_cpu = next(frame for frame in FRAMES if frame[0] > start)
             samples[kind].append(painted - start)
+            samples[f"{kind} cpu"].append(painted_cpu - cpu)
 
         for index in range(presses):
             await timed("card", "jjkk"[index % 4])
@@ -77,18 +84,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=20_000)
     parser.add_argument("--presses", type=int, default=100)
-    parser.add_argument("--width", type=int, default=160, help="terminal columns (height 48)")
+    parser.add_argument(
+        "--width", type=int, nargs="+", default=[160], help="terminal columns (height 48)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as big, tempfile.TemporaryDirectory() as small:
-        large = asyncio.run(measure(demo_cache(Path(big), args.tickets), args.presses, args.width))
-        base = asyncio.run(measure(demo_cache(Path(small), 200), args.presses, args.width))
-    print(
-        f"key press to updated screen at {args.width}x48, {args.presses} presses of each kind "
-        "(budget p95 50 ms)"
-    )
-    for kind in ("card", "column", "move"):
+        large_board, base_board = demo_cache(Path(big), args.tickets), demo_cache(Path(small), 200)
+        for width in args.width:
+            large = asyncio.run(measure(large_board, args.presses, width))
+            base = asyncio.run(measure(base_board, args.presses, width))
+            report(args.tickets, args.presses, width, large, base)
+
+
+Samples = dict[str, list[float]]
+
+
+def report(tickets: int, presses: int, width: int, large: Samples, base: Samples) -> None:
+    """One line per kind of press: wall, then CPU; the large cache against 200 tickets."""
+    print(f"key press to screen at {width}x48, {presses} presses of each kind (p95 ≤ 16 ms)")
+    for kind in (*KINDS, *(f"{kind} cpu" for kind in KINDS)):
         print(
-            f"  {kind:6} {args.tickets:,} tickets: p50 {median_ms(large[kind]):5.1f} ms  "
+            f"  {kind:10} {tickets:,} tickets: p50 {median_ms(large[kind]):5.1f} ms  "
             f"p95 {p95_ms(large[kind]):5.1f} ms   | 200 tickets: p50 "
             f"{median_ms(base[kind]):5.1f} ms  p95 {p95_ms(base[kind]):5.1f} ms   "
             f"| ratio p95 {p95_ms(large[kind]) / p95_ms(base[kind]):.2f}x"

@@ -27,6 +27,7 @@ TICKET = table_of(Ticket)
 COMMENT = table_of(Comment)
 STATUS_CHANGE = table_of(StatusChange)
 OUTBOX = table_of(OutboxEntry)
+META = table_of(Meta)
 
 
 class CardRow(NamedTuple):
@@ -265,9 +266,12 @@ def upsert_status_changes(connection: sa.Connection, rows: Sequence[Mapping[str,
 
 def get_meta(engine: Engine, key: str) -> str | None:
     """A named value of the cache, or None."""
-    with Session(engine) as session:
-        found = session.get(Meta, key)
-        return found.value if found else None
+    # A Core query, not the ORM: the board's first frame reads these, and the ORM's first
+    # use (configuring every mapper) can wait until after that frame.
+    query = sa.select(META.c.value).where(META.c.key == key)
+    with engine.connect() as connection:
+        value = connection.execute(query).scalar_one_or_none()
+    return None if value is None else str(value)
 
 
 def set_meta(connection: sa.Connection, key: str, value: str) -> None:

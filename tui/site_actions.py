@@ -11,15 +11,13 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 
-from triage.core.actions import ActionContext, actions_for, run_action
-from triage.core.jobs.runner import JobRunner
-from triage.core.sites.inventory import Inventory, load_inventory
 from triage.storage.errors import TriageError
-from triage.tui.screens.actions import ActionPanel, ConfirmSite
-from triage.tui.screens.jobs import JobScreen, JobsScreen
 
 if TYPE_CHECKING:
+    # Imported where used: the first frame needs none of the sites, jobs or their screens.
     from triage.core.board.service import Board
+    from triage.core.jobs.runner import JobRunner
+    from triage.core.sites.inventory import Inventory
 
 
 class SiteActions(App[None]):
@@ -36,18 +34,24 @@ class SiteActions(App[None]):
     def runner(self) -> JobRunner:
         """The job runner, made on first use; making it marks crashed jobs interrupted."""
         if self._runner is None:
+            from triage.core.jobs.runner import JobRunner
+
             settings = self.board.settings
             self._runner = JobRunner(self.board.engine, settings.max_jobs, self.board.me.name)
         return self._runner
 
     def inventory(self) -> Inventory | None:
         """The sites inventory, or None (with a note) when there is none yet."""
+        from triage.core.sites.inventory import load_inventory
+
         path = self.board.settings.resolved_sites_file()
         if not path.exists():
             return None
         return load_inventory(path)
 
     def action_jobs(self) -> None:
+        from triage.tui.screens.jobs import JobsScreen
+
         self.push_screen(JobsScreen(self.runner))
 
     def action_site_actions(self) -> None:
@@ -58,6 +62,10 @@ class SiteActions(App[None]):
     @work(exclusive=True, group="change")
     async def choose_action(self, key: str) -> None:
         """Show the ticket's actions; run the chosen one as a job and open its log."""
+        from triage.core.actions import ActionContext, actions_for, run_action
+        from triage.tui.screens.actions import ActionPanel, ConfirmSite
+        from triage.tui.screens.jobs import JobScreen
+
         app = self
         try:
             inventory = self.inventory()

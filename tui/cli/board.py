@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from triage.core import paths
-from triage.core.board.service import Board
-from triage.core.config import Settings, masked
-from triage.core.redact import mask
-from triage.core.tracker.client import Tracker
-from triage.storage.db import open_cache
-from triage.storage.queries import list_tickets, pending_changes
-from triage.tui import safe_text
 from triage.tui.cli.common import Subparsers, column_arg
-from triage.tui.safe_text import line
+
+if TYPE_CHECKING:  # the parser imports this module: heavy imports live in the commands
+    from triage.core.config import Settings
+    from triage.core.tracker.client import Tracker
 
 
 def add_parsers(sub: Subparsers) -> None:
@@ -39,7 +34,9 @@ def tracker_factory(settings: Settings) -> Callable[[], Tracker] | None:
 
 def run_board(args: argparse.Namespace, settings: Settings) -> int:
     """Open the board on the cache; a demo cache syncs with its demo while one runs."""
+    from triage.core.board.service import Board
     from triage.core.demo_run import is_demo, running_demo
+    from triage.storage.db import open_cache
     from triage.tui.app import make_app
 
     engine = open_cache(settings.resolved_database_url())
@@ -59,6 +56,13 @@ def run_board(args: argparse.Namespace, settings: Settings) -> int:
 def run_ls(args: argparse.Namespace, settings: Settings) -> int:
     """Print the cached tickets, as a table or JSON."""
     from sqlmodel import Session
+
+    from triage.core.board.service import Board
+    from triage.core.redact import mask
+    from triage.storage.db import open_cache
+    from triage.storage.queries import list_tickets, pending_changes
+    from triage.tui import safe_text
+    from triage.tui.safe_text import line
 
     engine = open_cache(settings.resolved_database_url())
     tickets = list_tickets(engine, args.status, args.site)
@@ -114,6 +118,12 @@ def run_ls(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_config(args: argparse.Namespace, settings: Settings) -> int:
     """Show where the config and data live and the settings in force."""
+    import json
+
+    from triage.core import paths
+    from triage.core.config import masked
+    from triage.core.redact import mask
+
     path = paths.config_file()
     state = "" if path.exists() else " (not there; defaults in force)"
     print(f"config file:    {path}{state}")

@@ -11,31 +11,17 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-
-from triage.core.board.service import Board
-from triage.core.config import Settings
-from triage.core.demo import busiest_assignee, clear_demo, ensure_demo_cache, seed_demo_facts
-from triage.core.demo_run import (
-    DemoRun,
-    DemoState,
-    first_demo,
-    load_state,
-    remove_run,
-    running_demo,
-    save_state,
-    write_run,
-)
-from triage.core.redact import mask
-from triage.core.tracker.rounds import push_outbox
-from triage.core.tracker.sync import Sync, SyncProgress
-from triage.storage.db import open_cache
 from triage.storage.errors import TriageError
-from triage.storage.models import utcnow
-from triage.storage.queries import open_change_counts
 from triage.tui.cli.common import Subparsers
+
+if TYPE_CHECKING:  # the parser imports this module: heavy imports live in the commands
+    from sqlalchemy.engine import Engine
+
+    from triage.core.config import Settings
+    from triage.core.demo_run import DemoRun, DemoState
+    from triage.core.tracker.sync import SyncProgress
 
 
 def add_parsers(sub: Subparsers) -> None:
@@ -81,6 +67,8 @@ def _progress(progress: SyncProgress) -> None:
 
 def _options(args: argparse.Namespace, saved: DemoState | None, waiting: int) -> DemoState:
     """The demo to build: the options given, else the last demo's; keeps its Jira if the same."""
+    from triage.core.demo_run import DemoState, first_demo
+
     last = saved or first_demo()
     wanted = DemoState(
         tickets=last.tickets if args.tickets is None else args.tickets,
@@ -106,8 +94,24 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     The last demo's Jira is served again, and changes still waiting are pushed to it first
     (`--reset` drops both). While it runs, `demo-run.json` lets other terminals reach it.
     """
+
+    from triage.core.board.service import Board
+    from triage.core.demo import busiest_assignee, ensure_demo_cache, seed_demo_facts
+    from triage.core.demo_run import (
+        DemoRun,
+        load_state,
+        remove_run,
+        running_demo,
+        save_state,
+        write_run,
+    )
+    from triage.core.redact import mask
+    from triage.core.tracker.sync import Sync
     from triage.sandbox.agency import build_agency
     from triage.sandbox.jira_server import JiraSandbox
+    from triage.storage.db import open_cache
+    from triage.storage.models import utcnow
+    from triage.storage.queries import open_change_counts
 
     engine = open_cache(settings.resolved_database_url())
     ensure_demo_cache(engine)
@@ -188,6 +192,9 @@ def _demo_fleet(engine: Engine, data_dir: Path, agency: Any) -> None:
 
 def _carry_over(engine: Engine, demo: Settings, run: DemoRun, waiting: int, reset: bool) -> None:
     """Push the last demo's waiting changes to its Jira (or drop them), then empty the cache."""
+    from triage.core.demo import clear_demo
+    from triage.core.tracker.rounds import push_outbox
+
     if reset:
         clear_demo(engine)
         if waiting:
@@ -204,6 +211,8 @@ def _carry_over(engine: Engine, demo: Settings, run: DemoRun, waiting: int, rese
 
 def _say_waiting(engine: Engine) -> None:
     """After the board closes: what happens to changes the sandbox has not taken."""
+    from triage.storage.queries import open_change_counts
+
     waiting = sum(open_change_counts(engine).values())
     if waiting:
         print(
@@ -214,6 +223,8 @@ def _say_waiting(engine: Engine) -> None:
 
 def _demo_user(agency: Any, flavour: str) -> str:
     """The demo's "me": the developer with the most work in progress, as the API user."""
+    from triage.core.demo import busiest_assignee
+
     _, account = busiest_assignee(agency.issues)
     person = next(p for p in agency.people if p.account_id == account)
     return str(person.email if flavour == "cloud" else person.username)

@@ -5,27 +5,20 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
-from triage.core.board.service import Board, MoveRefused
-from triage.core.config import Settings
-from triage.core.demo_run import jira_for_cache
-from triage.core.redact import mask
-from triage.core.tracker import account, identity
-from triage.core.tracker.client import JiraTracker
-from triage.core.tracker.mapping import StatusMapper, resolve_fields
-from triage.core.tracker.push import Pusher, Resolution
-from triage.core.tracker.sync import Sync, base_jql
-from triage.storage import queries
-from triage.storage.db import open_cache
 from triage.storage.errors import TriageError
 from triage.tui.cli.common import Subparsers, column_arg
-from triage.tui.cli.demo import _progress
-from triage.tui.safe_text import line
+
+if TYPE_CHECKING:  # the parser imports this module: heavy imports live in the commands
+    from sqlalchemy.engine import Engine
+
+    from triage.core.config import Settings
+    from triage.core.tracker.client import JiraTracker
 
 EXIT_PROBLEMS = 1
+RESOLUTIONS = ("retry", "discard", "accept-remote")
+"""The values of `core.tracker.push.Resolution`, spelled here to keep the parser light."""
 
 
 def add_parsers(sub: Subparsers) -> None:
@@ -50,11 +43,15 @@ def add_parsers(sub: Subparsers) -> None:
     comment.add_argument("text", metavar="TEXT")
     resolve = sub.add_parser("resolve", help="settle a change in conflict with Jira")
     resolve.add_argument("change", type=int, metavar="ID", help="the change's id (`triage ls`)")
-    resolve.add_argument("how", choices=[r.value for r in Resolution])
+    resolve.add_argument("how", choices=RESOLUTIONS)
 
 
 def _jira(settings: Settings) -> tuple[Settings, Engine, JiraTracker]:
     """The cache, and the Jira it mirrors: a demo cache reaches the demo running on it."""
+    from triage.core.demo_run import jira_for_cache
+    from triage.core.tracker import account
+    from triage.storage.db import open_cache
+
     engine = open_cache(settings.resolved_database_url())
     settings, demo = jira_for_cache(settings, engine)
     return settings, engine, demo.tracker() if demo else account.connect(settings)
@@ -62,6 +59,12 @@ def _jira(settings: Settings) -> tuple[Settings, Engine, JiraTracker]:
 
 def run_login(args: argparse.Namespace, settings: Settings) -> int:
     """Ask for the token, check it against Jira, keep it in the keyring."""
+    from triage.core.redact import mask
+    from triage.core.tracker import account, identity
+    from triage.core.tracker.client import Credentials, JiraTracker
+    from triage.storage.db import open_cache
+    from triage.tui.safe_text import line
+
     if not settings.jira.url:
         raise TriageError("set [jira] url (and user, for Cloud) in the config file first")
     where = line(mask(settings.jira.url))
@@ -69,8 +72,6 @@ def run_login(args: argparse.Namespace, settings: Settings) -> int:
     token = getpass.getpass(prompt).strip()
     if not token:
         raise TriageError("no token typed: run `triage login` again and paste the token")
-    from triage.core.tracker.client import Credentials, JiraTracker
-
     tracker = JiraTracker(Credentials(settings.jira.url, token, settings.jira.user))
     me = tracker.myself()
     account.store_token(settings, token)
@@ -81,6 +82,15 @@ def run_login(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
     """Check what can go wrong with a Jira workspace, one line each."""
+    from sqlmodel import Session
+
+    from triage.core.redact import mask
+    from triage.core.tracker import identity
+    from triage.core.tracker.mapping import StatusMapper, resolve_fields
+    from triage.core.tracker.sync import base_jql
+    from triage.storage import queries
+    from triage.tui.safe_text import line
+
     problems = 0
 
     def check(ok: bool, good: str, bad: str) -> None:
@@ -138,6 +148,12 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_sync(args: argparse.Namespace, settings: Settings) -> int:
     """Sync the cache, then push the outbox; one summary line each."""
+    from triage.core.redact import mask
+    from triage.core.tracker.push import Pusher
+    from triage.core.tracker.sync import Sync
+    from triage.tui.cli.demo import _progress
+    from triage.tui.safe_text import line
+
     settings, engine, tracker = _jira(settings)
     pushed = Pusher(engine, settings, tracker).run()
     result = Sync(engine, settings, tracker, progress=_progress).run(
@@ -151,6 +167,10 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_push(args: argparse.Namespace, settings: Settings) -> int:
     """Push the outbox; exit 1 when a change is in conflict or failed."""
+    from triage.core.redact import mask
+    from triage.core.tracker.push import Pusher
+    from triage.tui.safe_text import line
+
     settings, engine, tracker = _jira(settings)
     result = Pusher(engine, settings, tracker).run()
     print(line(mask(result.summary())))
@@ -159,6 +179,9 @@ def run_push(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_move(args: argparse.Namespace, settings: Settings) -> int:
     """Move a ticket by the workflow rules; the change waits in the outbox for `push`."""
+    from triage.core.board.service import Board, MoveRefused
+    from triage.storage.db import open_cache
+
     board = Board(open_cache(settings.resolved_database_url()), settings)
     try:
         card = board.move(
@@ -177,6 +200,9 @@ def run_move(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_comment(args: argparse.Namespace, settings: Settings) -> int:
     """Comment on a ticket; the comment waits in the outbox for `push`."""
+    from triage.core.board.service import Board
+    from triage.storage.db import open_cache
+
     board = Board(open_cache(settings.resolved_database_url()), settings)
     card = board.comment(args.key, args.text)
     print(f"comment on {card.key} waiting in the outbox; `triage push` sends it")
@@ -185,6 +211,10 @@ def run_comment(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_resolve(args: argparse.Namespace, settings: Settings) -> int:
     """Settle a conflict: retry (move anyway), discard, or accept Jira's state."""
+    from triage.core.board.service import Board
+    from triage.core.tracker.push import Resolution
+    from triage.storage.db import open_cache
+
     engine = open_cache(settings.resolved_database_url())
     how = Resolution(args.how)
     entry = Board(engine, settings).resolve(args.change, how)

@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-
-from triage.core.actions import ActionContext, run_action
-from triage.core.board.service import Board
-from triage.core.config import Settings
-from triage.core.jobs.reporting import ListReporter, Reporter
-from triage.core.jobs.runner import JobRunner
-from triage.core.redact import mask
-from triage.core.sites.deploy_rules import DeployRequest
-from triage.core.sites.git import Git
-from triage.core.sites.inventory import PROD, Inventory, Site, load_inventory
-from triage.storage.db import open_cache
 from triage.storage.errors import TriageError
-from triage.storage.models import Job, JobState
 from triage.tui.cli.common import Subparsers
-from triage.tui.safe_text import line
+
+if TYPE_CHECKING:  # the parser imports this module: heavy imports live in the commands
+    from datetime import datetime
+
+    from sqlalchemy.engine import Engine
+
+    from triage.core.board.service import Board
+    from triage.core.config import Settings
+    from triage.core.jobs.reporting import Reporter
+    from triage.core.jobs.runner import JobRunner
+    from triage.core.sites.inventory import Site
+    from triage.storage.models import Job
 
 EXIT_FAILED = 1
 FOLLOW_TICK_S = 0.25
@@ -70,7 +68,10 @@ def add_parsers(sub: Subparsers) -> None:
 
 def run_sites(args: argparse.Namespace, settings: Settings) -> int:
     """Print every site with the state of each environment, one engine problem per line."""
+    from triage.core.redact import mask
     from triage.core.sites.environments import Engines, state
+    from triage.core.sites.inventory import PROD, load_inventory
+    from triage.tui.safe_text import line
 
     path = settings.resolved_sites_file()
     inventory = load_inventory(path)
@@ -97,6 +98,11 @@ def run_sites(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_branch(args: argparse.Namespace, settings: Settings) -> int:
     """Open the ticket's branch as a job; record it on the ticket."""
+    from triage.core.actions import ActionContext, run_action
+    from triage.core.board.service import Board
+    from triage.core.sites.inventory import load_inventory
+    from triage.storage.db import open_cache
+
     engine = open_cache(settings.resolved_database_url())
     board = Board(engine, settings)
     inventory = load_inventory(settings.resolved_sites_file())
@@ -107,6 +113,9 @@ def run_branch(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_clone(args: argparse.Namespace, settings: Settings) -> int:
     """Clone prod into an environment as a job."""
+    from triage.core.sites.inventory import PROD
+    from triage.storage.db import open_cache
+
     site, env = _site_env(settings, args.site, args.to)
     if env == PROD:
         raise TriageError(f"cannot clone into prod of {site.id}: choose another environment")
@@ -135,6 +144,12 @@ def run_clone(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_deploy(args: argparse.Namespace, settings: Settings) -> int:
     """Deploy a ref to an environment as a job; prod goes through the ticket's release."""
+    from triage.core.board.service import Board
+    from triage.core.sites.deploy_rules import DeployRequest
+    from triage.core.sites.git import Git
+    from triage.core.sites.inventory import PROD
+    from triage.storage.db import open_cache
+
     site, env = _site_env(settings, args.site, args.to)
     if env == PROD:
         return _release(args, settings, site)
@@ -170,6 +185,11 @@ def run_deploy(args: argparse.Namespace, settings: Settings) -> int:
 
 def _release(args: argparse.Namespace, settings: Settings, site: Site) -> int:
     """A production deploy: the ticket's "Deploy to prod" action, with the same rules."""
+    from triage.core.actions import ActionContext, run_action
+    from triage.core.board.service import Board
+    from triage.core.sites.inventory import load_inventory
+    from triage.storage.db import open_cache
+
     if not args.ticket:
         raise TriageError(
             f"a deploy to prod of {site.id} is the release of a ticket in Ready To Deploy: "
@@ -197,6 +217,10 @@ def _release(args: argparse.Namespace, settings: Settings, site: Site) -> int:
 
 def run_jobs(args: argparse.Namespace, settings: Settings) -> int:
     """List the latest jobs, newest first."""
+    from triage.storage.db import open_cache
+    from triage.storage.models import JobState
+    from triage.tui.safe_text import line
+
     engine = open_cache(settings.resolved_database_url())
     with _runner(engine, settings) as runner:
         found = runner.jobs(args.limit)
@@ -218,6 +242,9 @@ def run_jobs(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_job(args: argparse.Namespace, settings: Settings) -> int:
     """Show one job with its steps and log, or cancel it."""
+    from triage.storage.db import open_cache
+    from triage.tui.safe_text import line
+
     engine = open_cache(settings.resolved_database_url())
     with _runner(engine, settings) as runner:
         if args.cancel:
@@ -252,6 +279,9 @@ def run_job(args: argparse.Namespace, settings: Settings) -> int:
 
 def follow(runner: JobRunner, job_id: int) -> int:
     """Print the job's log lines as they come, then one summary line; the exit status."""
+    from triage.storage.models import JobState
+    from triage.tui.safe_text import line
+
     after = 0
     cancelling = False
     while True:
@@ -276,16 +306,24 @@ def follow(runner: JobRunner, job_id: int) -> int:
 
 def summary_line(job: Job) -> str:
     """One line saying how a job ended."""
+    from triage.storage.models import JobState
+    from triage.tui.safe_text import line
+
     outcome = job.summary if job.state is JobState.SUCCEEDED else (job.error or job.summary)
     return f"job {job.id} {job.state.value} in {_duration(job.duration_ms)}: {line(outcome)}"
 
 
 def _runner(engine: Engine, settings: Settings, board: Board | None = None) -> JobRunner:
+    from triage.core.board.service import Board
+    from triage.core.jobs.runner import JobRunner
+
     actor = (board or Board(engine, settings)).me.name
     return JobRunner(engine, settings.max_jobs, actor)
 
 
 def _site_env(settings: Settings, site_id: str, env: str) -> tuple[Site, str]:
+    from triage.core.sites.inventory import Inventory, load_inventory
+
     inventory: Inventory = load_inventory(settings.resolved_sites_file())
     site = inventory.site(site_id)
     site.env(env)
@@ -294,6 +332,9 @@ def _site_env(settings: Settings, site_id: str, env: str) -> tuple[Site, str]:
 
 def _check_ref(site: Site, ref: str) -> None:
     """Refuse a ref the site's repository does not have, before any job starts."""
+    from triage.core.jobs.reporting import ListReporter
+    from triage.core.sites.git import Git
+
     git = Git(site, ListReporter())
     git.ensure_checkout()
     git.resolve(ref)

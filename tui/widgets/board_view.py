@@ -152,8 +152,7 @@ class BoardView(Horizontal, can_focus=True):
         widths = column_widths(width, self.window_start, size)
         collapsed = collapsed_width(width)
         for index, (view, cells) in enumerate(zip(self.views, widths, strict=True)):
-            view.collapsed = cells == 0
-            view.thin = cells == 0 and collapsed == STRIP_WIDTH
+            view.shape(cells == 0, cells == 0 and collapsed == STRIP_WIDTH)
             new_width = cells or collapsed
             if view.styles.width is None or view.styles.width.value != new_width:
                 view.styles.width = new_width

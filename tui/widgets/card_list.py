@@ -6,6 +6,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.events import Click, MouseScrollDown, MouseScrollUp
+from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -151,6 +152,8 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         self.first = 0
         """Index of the card at the top of the column."""
         self._lines: dict[tuple[CardRow, int, int, int], Strip] = {}
+        self._pass: tuple[int, Style] | None = None
+        """Width and base style for the lines of one render pass, read once, not per line."""
         self.sla: dict[str, QueueItem] = {}
         """Each ticket's place in the SLA queue, for its time left."""
 
@@ -162,13 +165,19 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
 
     def set_cards(self, cards: list[CardRow], keep_key: str | None = None) -> None:
         """Show `cards`; keep the cursor on `keep_key` if it is among them."""
+        # The line cache stays: it is keyed by the card's value, so a card that only changed
+        # place in the list (a move next to it) is not drawn again.
         self.cards = cards
-        self._lines.clear()
         index = self.cursor
         if keep_key is not None:
             index = next((i for i, c in enumerate(cards) if c.key == keep_key), index)
         self.cursor = min(index, max(len(cards) - 1, 0))
         self.refresh()
+
+    def notify_style_update(self) -> None:
+        """The theme or CSS changed: the cached lines hold the old colours."""
+        super().notify_style_update()
+        self._lines.clear()
 
     @property
     def current(self) -> CardRow | None:
@@ -184,8 +193,23 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         return False
 
     def watch_cursor(self, old: int, new: int) -> None:
+        first = self.first
         self._scroll_to_cursor()
-        self.refresh()
+        if self.first != first:
+            self.refresh()
+        else:  # only the two cards the cursor left and reached change: repaint those lines
+            self._refresh_cards(old, new)
+
+    def _refresh_cards(self, *indexes: int) -> None:
+        """Repaint the lines of the cards at `indexes` that are on screen."""
+        height, width = self.size.height, self.size.width
+        regions = [
+            Region(0, top, width, CARD_HEIGHT)
+            for index in set(indexes)
+            if 0 <= (top := (index - self.first) * CARD_HEIGHT) < height
+        ]
+        if regions:
+            self.refresh(*regions)
 
     @property
     def visible_cards(self) -> int:
@@ -216,7 +240,7 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         self._scroll_to_cursor()
 
     def watch_active(self) -> None:
-        self.refresh()
+        self._refresh_cards(self.cursor)
 
     def on_click(self, event: Click) -> None:
         index = self.first + event.y // CARD_HEIGHT
@@ -238,15 +262,22 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         per_page = self.visible_cards
         self.action_cursor(direction * per_page)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._pass = (self.size.width, self.rich_style)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width, base = self._pass or (self.size.width, self.rich_style)
         line = self.first * CARD_HEIGHT + y
         index, row = divmod(line, CARD_HEIGHT)
         if not self.cards and y == 1:
             style = self.get_component_rich_style("card-list--empty")
             return Strip([Segment(fit(" no tickets", width), style)]).adjust_cell_length(width)
         if index >= len(self.cards) or row == CARD_HEIGHT - 1:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         selected = index == self.cursor
         state = 0 if not selected else (2 if self.active else 1)
         card = self.cards[index]
@@ -255,11 +286,10 @@ class CardList(Widget, can_focus=False, inherit_bindings=False):
         if strip is None:
             if len(self._lines) > 2000:
                 self._lines.clear()
-            strip = self._lines[cache_key] = self._card_line(card, row, width, state)
+            strip = self._lines[cache_key] = self._card_line(card, row, width, state, base)
         return strip
 
-    def _card_line(self, card: CardRow, row: int, width: int, state: int) -> Strip:
-        base = self.rich_style
+    def _card_line(self, card: CardRow, row: int, width: int, state: int, base: Style) -> Strip:
         if state == 2:
             base = base + self.get_component_rich_style("card-list--cursor")
         elif state == 1:

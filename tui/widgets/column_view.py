@@ -92,13 +92,13 @@ class ColumnView(Vertical):
     }
     """
 
-    collapsed: reactive[bool] = reactive(False)
-    thin: reactive[bool] = reactive(False)
-    """Collapsed to a strip of a short name and a count, on a small terminal."""
-
     def __init__(self, column: BoardColumn) -> None:
         super().__init__(id=f"column-{column.position}")
         self.column = column
+        self.collapsed = False
+        """Showing only its title and count."""
+        self.thin = False
+        """Collapsed to a strip of a short name and a count, on a small terminal."""
         self.total = 0
         self.title_widget = ColumnTitle()
         self.cards = CardList(id=f"cards-{column.position}")
@@ -113,13 +113,21 @@ class ColumnView(Vertical):
         self.cards.set_cards(cards, keep_key)
         self._update_title()
 
-    def watch_collapsed(self, collapsed: bool) -> None:
-        self.set_class(collapsed, "-collapsed")
-        self._update_title()
+    def shape(self, collapsed: bool, thin: bool) -> None:
+        """Collapse the column (to a strip when `thin`), or open it.
 
-    def watch_thin(self, thin: bool) -> None:
-        self.set_class(thin, "-strip")
+        Both classes change first and the styles are worked out once: restyling a column
+        and its cards is the dearest part of moving between columns on a small terminal.
+        """
+        if (collapsed, thin) == (self.collapsed, self.thin):
+            return
+        self.collapsed, self.thin = collapsed, thin
+        self.set_class(collapsed, "-collapsed", update=False)
+        self.set_class(thin, "-strip", update=False)
+        if self.is_mounted:
+            self.update_node_styles()
         self.title_widget.short = thin
+        self._update_title()
 
     def _update_title(self) -> None:
         shown = len(self.cards.cards)
