@@ -12,14 +12,14 @@ import asyncio
 import json
 import signal
 import sys
+from typing import TYPE_CHECKING
 
-from triage.core.config import Settings
-from triage.core.health.monitor import HealthMonitor
-from triage.core.health.report import rows_for
-from triage.core.health.state import Change
-from triage.core.sites.inventory import load_inventory
-from triage.storage.db import open_cache
 from triage.tui.cli.common import Subparsers
+
+if TYPE_CHECKING:  # the parser imports this module: heavy imports live in the commands
+    from triage.core.config import Settings
+    from triage.core.health.monitor import HealthMonitor
+    from triage.core.health.state import Change
 
 EXIT_DOWN = 1
 
@@ -35,6 +35,10 @@ def add_parsers(sub: Subparsers) -> None:
 
 
 def _monitor(settings: Settings) -> HealthMonitor:
+    from triage.core.health.monitor import HealthMonitor
+    from triage.core.sites.inventory import load_inventory
+    from triage.storage.db import open_cache
+
     inventory = load_inventory(settings.resolved_sites_file())
     engine = open_cache(settings.resolved_database_url())
     return HealthMonitor(engine, settings.health, inventory)
@@ -42,6 +46,8 @@ def _monitor(settings: Settings) -> HealthMonitor:
 
 def run_health(args: argparse.Namespace, settings: Settings) -> int:
     """Check once and print, or watch."""
+    from triage.core.health.report import rows_for
+
     monitor = _monitor(settings)
     if not monitor.targets:
         print(

@@ -5,20 +5,16 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
-from triage.core.config import Settings
-from triage.core.intake.mail import clean_line
-from triage.core.intake.run import Intake, IntakeResult
-from triage.core.intake.watch import Stopper, watch
-from triage.core.tracker import account
-from triage.core.tracker.push import Pusher
-from triage.storage import intake as store
-from triage.storage.db import open_cache
 from triage.tui.cli.common import Subparsers
+
+if TYPE_CHECKING:  # the parser imports this module: heavy imports live in the commands
+    from sqlalchemy.engine import Engine
+
+    from triage.core.config import Settings
+    from triage.core.intake.run import IntakeResult
+    from triage.core.tracker.push import Pusher
 
 
 def add_parsers(sub: Subparsers) -> None:
@@ -39,6 +35,10 @@ def add_parsers(sub: Subparsers) -> None:
 
 def run_intake(args: argparse.Namespace, settings: Settings) -> int:
     """Take mail once, or keep taking it until SIGINT/SIGTERM; one summary line per look."""
+    from triage.core.intake.run import Intake
+    from triage.core.intake.watch import Stopper, watch
+    from triage.storage.db import open_cache
+
     engine = open_cache(settings.resolved_database_url())
     if args.list_failed:
         return _list_failed(engine)
@@ -80,6 +80,9 @@ def run_intake(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _pusher(engine: Engine, settings: Settings) -> Pusher:
+    from triage.core.tracker import account
+    from triage.core.tracker.push import Pusher
+
     return Pusher(engine, settings, account.connect(settings))
 
 
@@ -91,6 +94,11 @@ def _where(settings: Settings) -> str:
 
 
 def _list_failed(engine: Engine) -> int:
+    from sqlmodel import Session
+
+    from triage.core.intake.mail import clean_line
+    from triage.storage import intake as store
+
     with Session(engine) as session:
         failed = store.failed_mails(session)
     if not failed:

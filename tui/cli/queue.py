@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from triage.core.board.service import Board
-from triage.core.config import Settings
-from triage.core.sla.queue import Queue, iso
-from triage.core.sla.ranking import QueueItem, span
-from triage.storage.db import open_cache
 from triage.tui.cli.common import Subparsers
+
+if TYPE_CHECKING:  # the parser imports this module: heavy imports live in the commands
+    from triage.core.config import Settings
+    from triage.core.sla.ranking import QueueItem
 
 STATE_WORDS = {"breached": "BREACHED", "risk": "at risk", "ok": "", "paused": "paused", "none": ""}
 
@@ -26,6 +26,10 @@ def add_parsers(sub: Subparsers) -> None:
 
 def run_queue(args: argparse.Namespace, settings: Settings) -> int:
     """Print the ranked queue."""
+    from triage.core.board.service import Board
+    from triage.core.sla.queue import Queue
+    from triage.storage.db import open_cache
+
     engine = open_cache(settings.resolved_database_url())
     items = Queue(engine, settings).items()
     if args.mine:
@@ -45,6 +49,8 @@ def run_queue(args: argparse.Namespace, settings: Settings) -> int:
 
 def as_json(item: QueueItem) -> dict[str, object]:
     """One queue entry as scripts get it."""
+    from triage.core.sla.queue import iso
+
     return {
         "rank": item.rank,
         "key": item.key,
@@ -63,6 +69,8 @@ def as_json(item: QueueItem) -> dict[str, object]:
 
 def line(item: QueueItem) -> str:
     """One queue entry as a line of a terminal table."""
+    from triage.core.sla.ranking import span
+
     left = "—" if item.left is None else span(item.left)
     if item.left is not None and item.left < 0:
         left = "-" + span(-item.left)
