@@ -19,6 +19,7 @@ from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
 from triage.tui.commands import ActionCommands, TicketCommands
 from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
+from triage.tui.review_actions import ReviewActions
 from triage.tui.safe_text import block, line
 from triage.tui.screens.board import BoardScreen
 from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
@@ -29,7 +30,7 @@ from triage.tui.site_actions import SiteActions
 __all__ = ["PUSH_DELAY", "TriageApp", "make_app"]
 
 
-class TriageApp(SiteActions, JiraSyncApp):
+class TriageApp(SiteActions, ReviewActions, JiraSyncApp):
     """Triage: the support team's kanban over the local Jira cache."""
 
     TITLE = "Triage"

@@ -29,6 +29,7 @@ from triage.core.sites.gitcmd import (
     MergeConflict,
     UnknownRef,
 )
+from triage.core.sites.gitdiff import LOG_FORMAT, CommitLine, FileStat, parse_log, parse_numstat
 from triage.core.sites.inventory import Site
 
 ORIGIN = "origin"
@@ -155,6 +156,35 @@ class Git(GitRunner):
         options = ["--stat"] if stat else []
         spec = f"{self._origin_main}...{ref}"
         return self._git("diff", "--no-color", "--no-ext-diff", *options, spec, "--").out
+
+    def _spec(self, branch: str) -> str:
+        """`origin/<main>...<branch>`: what the branch changed since it forked (three-dot)."""
+        ref = self._branch_ref(branch, prefer_remote=True)
+        self._require_main()
+        return f"{self._origin_main}...{ref}"
+
+    def pushed_head(self, branch: str) -> str | None:
+        """The sha of `branch` on the remote as of the last fetch; None when it is not pushed."""
+        return self._refs(_remote(branch)).get(_remote(branch))
+
+    def commits_ahead(self, branch: str, limit: int = 500) -> list[CommitLine]:
+        """The branch's commits that main has not, newest first (at most `limit`)."""
+        ref = self._branch_ref(branch, prefer_remote=True)
+        self._require_main()
+        args = ("log", f"--max-count={limit}", f"--format={LOG_FORMAT}")
+        return parse_log(self._git(*args, f"{self._origin_main}..{ref}", "--").out)
+
+    def numstat(self, branch: str) -> list[FileStat]:
+        """Each file the branch changes against main, with lines added and deleted."""
+        spec = self._spec(branch)
+        return parse_numstat(self._git("diff", "--numstat", "-z", "-M", spec, "--").out)
+
+    def file_diff(self, branch: str, path: str | None = None, old_path: str | None = None) -> str:
+        """The three-dot diff of one file (both paths of a rename), or of every file."""
+        spec = self._spec(branch)
+        paths = [f":(literal){name}" for name in (path, old_path) if name]
+        args = ("diff", "--no-color", "--no-ext-diff", "-M", spec, "--", *paths)
+        return self._git(*args).out
 
     def is_clean(self) -> bool:
         """True when no tracked file has uncommitted changes (untracked files do not count)."""

@@ -43,6 +43,7 @@ CORE_GROUPS: dict[str, frozenset[str]] = {
     "security": frozenset({"base", "jobs", "sites", "tracker", "board"}),
     "actions": frozenset({"base", "board", "jobs", "sites"}),
     "demo": frozenset({"base", "tracker"}),
+    "review": frozenset({"base", "board", "sites", "tracker"}),
 }
 #: Top-level modules of core that join groups rather than being part of the base.
 CORE_JOINERS = frozenset({"actions", "demo"})

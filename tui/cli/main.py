@@ -16,6 +16,7 @@ from triage.storage.errors import TriageError
 from triage.tui.cli import board as cli_board
 from triage.tui.cli import demo as cli_demo
 from triage.tui.cli import jira as cli_jira
+from triage.tui.cli import review as cli_review
 from triage.tui.cli import sites as cli_sites
 from triage.tui.cli.common import EXIT_USAGE, Parser
 from triage.tui.safe_text import line
@@ -29,6 +30,7 @@ COMMANDS: dict[str, Command] = {
     **cli_demo.COMMANDS,
     **cli_jira.COMMANDS,
     **cli_sites.COMMANDS,
+    **cli_review.COMMANDS,
 }
 
 
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_demo.add_parsers(sub)
     cli_jira.add_parsers(sub)
     cli_sites.add_parsers(sub)
+    cli_review.add_parsers(sub)
     return parser
 
 
