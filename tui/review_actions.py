@@ -52,14 +52,16 @@ class ReviewActions(App[None]):
 
     @on(DiffScreen.Decided)
     def give_verdict(self, event: DiffScreen.Decided) -> None:
-        self.record_verdict(event.reviews, event.key, event.approved, event.comment)
+        self.record_verdict(event.reviews, event.key, event.approved, event.comment, event.seen)
 
     @work(thread=True, exclusive=True, group="review-verdict", exit_on_error=False)
-    def record_verdict(self, reviews: Reviews, key: str, approved: bool, comment: str) -> None:
-        """Approve, or send back: one core call."""
+    def record_verdict(
+        self, reviews: Reviews, key: str, approved: bool, comment: str, seen: str
+    ) -> None:
+        """Approve (what was seen), or send back: one core call."""
         try:
             if approved:
-                reviews.approve(key)
+                reviews.approve(key, seen or None)
             else:
                 reviews.send_back(key, comment)
         except TriageError as error:

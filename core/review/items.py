@@ -35,15 +35,17 @@ class ReviewItem:
     deleted: int = 0
     problem: str | None = None
     """Why no diff can be shown (no site, branch not pushed…); None when it can."""
+    short: str = ""
+    """The problem in two words, for a list."""
 
     def but(self, **changes: object) -> ReviewItem:
         """A copy with these fields changed."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
-    def size(self) -> str:
-        """The branch's size in one short phrase, or its problem."""
+    def size(self, short: bool = False) -> str:
+        """The branch's size in one short phrase, or its problem (`short`: in two words)."""
         if self.problem:
-            return self.problem
+            return self.short if short and self.short else self.problem
         commits = "commit" if self.ahead == 1 else "commits"
         files = "file" if self.files == 1 else "files"
         return f"{self.ahead} {commits} ahead, {self.files} {files} +{self.added} −{self.deleted}"

@@ -34,11 +34,9 @@ class ReviewGit(Protocol):
 
     def ensure_checkout(self) -> Any: ...
     def pushed_head(self, branch: str) -> str | None: ...
-    def commits_ahead(self, branch: str, limit: int = 500) -> list[CommitLine]: ...
-    def numstat(self, branch: str) -> list[FileStat]: ...
-    def file_diff(
-        self, branch: str, path: str | None = None, old_path: str | None = None
-    ) -> str: ...
+    def commits_ahead(self, head: str, limit: int = 500) -> list[CommitLine]: ...
+    def numstat(self, head: str) -> list[FileStat]: ...
+    def file_diff(self, head: str, path: str | None = None, old_path: str | None = None) -> str: ...
 
 
 def _real_git(site: Site) -> ReviewGit:
@@ -71,34 +69,38 @@ class Reviews:
             if not self._is_mine(t)
         ]
         entered = self._entered({t.key for t in tickets})
-        items = [self._item(t, entered.get(t.key, t.updated)) for t in tickets]
+        items = [self._read(t, entered.get(t.key, t.updated)).item for t in tickets]
         return sorted(items, key=lambda item: (item.entered, item.key))
 
     def open(self, key: str) -> ReviewDiff:
         """One reviewable ticket with its commits and changed files (no diff text yet)."""
         ticket = self._reviewable(key)
-        item = self._item(ticket, self._entered({ticket.key}).get(ticket.key, ticket.updated))
-        if item.problem or item.site is None or item.branch is None:
-            return ReviewDiff(item, [], [])
-        git = self._git(self._site(ticket))
-        return ReviewDiff(item, git.commits_ahead(item.branch), git.numstat(item.branch))
+        return self._read(ticket, self._entered({ticket.key}).get(ticket.key, ticket.updated))
 
     def file_diff(self, diff: ReviewDiff, file: FileStat) -> list[DiffLine]:
-        """The lines of one changed file's diff, read when the screen first shows the file."""
+        """The lines of one changed file's diff at the commit opened, read when first shown."""
         item = diff.item
-        if item.site is None or item.branch is None or self.inventory is None:
+        if item.site is None or item.head is None or self.inventory is None:
             return []
         git = self._git(self.inventory.site(item.site))
-        return parse_diff(git.file_diff(item.branch, file.path, file.old_path))
+        return parse_diff(git.file_diff(item.head, file.path, file.old_path))
 
     # -- the verdict --------------------------------------------------------------------------
 
-    def approve(self, key: str) -> CardRow:
-        """Approve the review: record it, say so in Jira (outbox) and move the ticket to QA."""
+    def approve(self, key: str, seen: str | None = None) -> CardRow:
+        """Approve the review: record it, say so in Jira (outbox) and move the ticket to QA.
+
+        `seen` is the commit the reviewer read: a branch pushed again since is refused.
+        """
         ticket = self._reviewable(key)
-        item = self._item(ticket, ticket.updated)
+        item = self._read(ticket, ticket.updated).item
         if item.problem or item.branch is None or item.head is None:
             raise ReviewRefused(f"cannot approve {ticket.key}: {item.problem}")
+        if seen is not None and seen != item.head:
+            raise ReviewRefused(
+                f"{item.branch} was pushed again since you opened it ({seen[:10]} → "
+                f"{item.head[:10]}): reload the diff and review the new commits"
+            )
         me = self.board.me.name
         card = self.board.move(
             ticket.key, BoardColumn.QA, comment=approval_comment(me, item.branch, item.head)
@@ -176,31 +178,33 @@ class Reviews:
             self._gits[site.id] = git
         return git
 
-    def _item(self, ticket: Ticket, entered: datetime) -> ReviewItem:
+    def _read(self, ticket: Ticket, entered: datetime) -> ReviewDiff:
+        """The ticket's branch on the remote: its size, commits and files, or its problem."""
         base = ReviewItem(ticket.key, ticket.summary, ticket.assignee, ticket.site, None, entered)
         try:
             site = self._site(ticket)
+        except ReviewRefused as error:
+            short = "no site" if not ticket.site else "no repo"
+            return ReviewDiff(base.but(problem=str(error), short=short), [], [])
+        try:
             branch = ticket.branch or branch_name(site, ticket.key, ticket.summary)
+            base = base.but(branch=branch)
             git = self._git(site)
             head = git.pushed_head(branch)
+            if head is None:
+                who = ticket.assignee or "its assignee"
+                problem = f"the branch {branch} is not pushed to {site.id}'s remote: ask {who} "
+                return ReviewDiff(
+                    base.but(problem=problem + "to push it", short="not pushed"), [], []
+                )
+            commits, files = git.commits_ahead(head), git.numstat(head)
         except TriageError as error:
-            return base.but(problem=str(error))
-        if head is None:
-            who = ticket.assignee or "its assignee"
-            return base.but(
-                branch=branch,
-                problem=f"the branch {branch} is not pushed to {site.id}'s remote: "
-                f"ask {who} to push it",
-            )
-        try:
-            ahead, files = len(git.commits_ahead(branch)), git.numstat(branch)
-        except TriageError as error:
-            return base.but(branch=branch, problem=str(error))
-        return base.but(
-            branch=branch,
+            return ReviewDiff(base.but(problem=str(error), short="git failed"), [], [])
+        item = base.but(
             head=head,
-            ahead=ahead,
+            ahead=len(commits),
             files=len(files),
             added=sum(f.added or 0 for f in files),
             deleted=sum(f.deleted or 0 for f in files),
         )
+        return ReviewDiff(item, commits, files)

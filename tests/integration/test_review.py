@@ -137,9 +137,7 @@ def test_approve_records_it_comments_and_moves_to_qa(board: Board) -> None:
     found = ticket(board, "SUP-117")
     assert found.approved_by == "Marek Nowak"
     with Session(board.engine) as session:
-        entry = session.exec(
-            select(OutboxEntry).where(OutboxEntry.ticket_key == "SUP-117")
-        ).one()
+        entry = session.exec(select(OutboxEntry).where(OutboxEntry.ticket_key == "SUP-117")).one()
     assert entry.kind is OutboxKind.MOVE and entry.payload["to"] == "QA"
     assert entry.payload["comment"] == approval_comment(
         "Marek Nowak", str(item.branch), str(item.head)
@@ -191,6 +189,6 @@ def test_a_ticket_without_a_site_says_so(board: Board) -> None:
         session.add(found)
         session.commit()
     item = next(i for i in reviews(board).queue() if i.key == "SUP-91")
-    assert item.problem is not None and item.problem.startswith('SUP-91 has no site: fill the')
+    assert item.problem is not None and item.problem.startswith("SUP-91 has no site: fill the")
     with pytest.raises(ReviewRefused, match="has no site"):
         reviews(board).approve("SUP-91")

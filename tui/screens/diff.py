@@ -28,16 +28,21 @@ from triage.tui.screens.dialogs import CommentDialog
 from triage.tui.widgets.diff_view import DiffView
 
 
-def file_label(file: FileStat) -> Text:
-    """A file in the list: its counts, then its path (renames show where from)."""
+def file_label(file: FileStat, width: int) -> Text:
+    """A file in the list: its counts, then its path cut from the left to fit `width`."""
     if file.binary:
-        counts = Text("   bin ", "dim")
+        counts = Text(f"{'binary':>6}       ", "dim")
     else:
-        counts = Text.assemble((f"+{file.added:<4}", "green"), (f"−{file.deleted:<4}", "red"))
+        counts = Text.assemble(
+            (f"{'+' + str(file.added):>6}", "green"), (f" −{file.deleted:<5}", "red")
+        )
     name = line(file.path)
     if file.old_path:
         name = f"{line(file.old_path)} → {name}"
-    return Text.assemble(counts, " ", name, no_wrap=True, overflow="ellipsis")
+    room = max(width - counts.cell_len - 1, 4)
+    if len(name) > room:
+        name = "…" + name[-(room - 1) :]
+    return Text.assemble(counts, " ", name)
 
 
 class DiffScreen(Screen[None]):
@@ -76,10 +81,14 @@ class DiffScreen(Screen[None]):
     class Decided(Message):
         """The reviewer gave a verdict on the ticket (approved, or sent back)."""
 
-        def __init__(self, reviews: Reviews, key: str, approved: bool, comment: str = "") -> None:
+        def __init__(
+            self, reviews: Reviews, key: str, approved: bool, comment: str = "", seen: str = ""
+        ) -> None:
             super().__init__()
             self.reviews = reviews
             self.key = key
+            self.seen = seen
+            """The commit the reviewer read."""
             self.approved = approved
             self.comment = comment
 
@@ -135,7 +144,8 @@ class DiffScreen(Screen[None]):
         title.truncate(max(self.size.width - 2, 10), overflow="ellipsis")
         self.query_one("#diff-title", Static).update(title)
         files = self.query_one("#diff-files", OptionList)
-        files.set_options(Option(file_label(f)) for f in diff.files)
+        width = files.scrollable_content_region.width - 1
+        files.set_options(Option(file_label(f, width)) for f in diff.files)
         commits = Text(no_wrap=True, overflow="ellipsis")
         commits.append(f"{len(diff.commits)} commits\n", "bold")
         for commit in diff.commits[:50]:
@@ -194,7 +204,8 @@ class DiffScreen(Screen[None]):
         if self.diff is None:
             return
         if await self.app.push_screen_wait(ConfirmApprove(self.diff.item)):
-            self.post_message(self.Decided(self.reviews, self.key, approved=True))
+            seen = self.diff.item.head or ""
+            self.post_message(self.Decided(self.reviews, self.key, approved=True, seen=seen))
 
     @work(exclusive=True, group="diff-verdict")
     async def action_send_back(self) -> None:

@@ -87,7 +87,7 @@ class ReviewScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.clear()
         for item in event.items:
-            size = Text(line(item.size()), "dim" if item.problem else "")
+            size = Text(line(item.size(short=True)), "dim" if item.problem else "")
             table.add_row(
                 line(item.key),
                 waited(item.entered, self.now),

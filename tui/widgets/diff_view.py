@@ -187,7 +187,9 @@ class DiffView(ScrollView, can_focus=True):
         raw = line.text.expandtabs(4)
         if line.kind in ("add", "del", "context") and self._syntax is not None:
             text.append(raw[:1])
-            text.append_text(self._syntax.highlight(raw[1:]))
+            code = self._syntax.highlight(raw[1:])
+            code.rstrip()  # the highlighter ends every line with a newline
+            text.append_text(code)
         elif line.kind in _KIND_CLASS:
             text.append(raw, self.get_component_rich_style(_KIND_CLASS[line.kind]))
         else:
