@@ -203,6 +203,9 @@ class DiffScreen(Screen[None]):
         """Confirm, then approve."""
         if self.diff is None:
             return
+        if self.diff.item.problem:
+            self.notify(f"Cannot approve: {self.diff.item.problem}", severity="warning")
+            return
         if await self.app.push_screen_wait(ConfirmApprove(self.diff.item)):
             seen = self.diff.item.head or ""
             self.post_message(self.Decided(self.reviews, self.key, approved=True, seen=seen))
