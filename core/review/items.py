@@ -48,6 +48,8 @@ class ReviewItem:
             return self.short if short and self.short else self.problem
         commits = "commit" if self.ahead == 1 else "commits"
         files = "file" if self.files == 1 else "files"
+        if short:
+            return f"{self.ahead} ahead, {self.files} {files} +{self.added} −{self.deleted}"
         return f"{self.ahead} {commits} ahead, {self.files} {files} +{self.added} −{self.deleted}"
 
     def as_json(self) -> dict[str, object]:

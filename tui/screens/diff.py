@@ -29,19 +29,20 @@ from triage.tui.widgets.diff_view import DiffView
 
 
 def file_label(file: FileStat, width: int) -> Text:
-    """A file in the list: its counts, then its path cut from the left to fit `width`."""
+    """A file in the list: its counts, then its path; a narrow list keeps the file's name."""
     if file.binary:
-        counts = Text(f"{'binary':>6}       ", "dim")
+        counts = Text(f"{'binary':>6}     ", "dim")
     else:
         counts = Text.assemble(
-            (f"{'+' + str(file.added):>6}", "green"), (f" −{file.deleted:<5}", "red")
+            (f"{'+' + str(file.added):>6}", "green"), (f" {'−' + str(file.deleted):<5}", "red")
         )
     name = line(file.path)
     if file.old_path:
         name = f"{line(file.old_path)} → {name}"
     room = max(width - counts.cell_len - 1, 4)
     if len(name) > room:
-        name = "…" + name[-(room - 1) :]
+        base = name.rsplit("/", 1)[-1]
+        name = base if len(base) <= room else "…" + name[-(room - 1) :]
     return Text.assemble(counts, " ", name)
 
 

@@ -69,7 +69,7 @@ class ReviewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Ticket", "Waiting", "Assignee", "Summary", "Branch")
+        table.add_columns("Ticket", "Waiting", "Branch", "Assignee", "Summary")
         table.focus()
         self.read_queue()
 
@@ -91,9 +91,9 @@ class ReviewScreen(Screen[None]):
             table.add_row(
                 line(item.key),
                 waited(item.entered, self.now),
-                line(item.assignee or "—"),
-                Text(line(item.summary)[:48], no_wrap=True, overflow="ellipsis"),
                 size,
+                line(item.assignee or "—"),
+                Text(line(item.summary)[:60], no_wrap=True, overflow="ellipsis"),
                 key=item.key,
             )
         count = len(event.items)

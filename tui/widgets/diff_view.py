@@ -8,6 +8,8 @@ new-side line number in the gutter. A cursor line marks what `file:line` a comme
 
 from __future__ import annotations
 
+import textwrap
+
 from pygments.lexer import Lexer  # type: ignore[import-untyped]
 from pygments.lexers import (  # type: ignore[import-untyped]
     get_lexer_by_name,
@@ -158,8 +160,11 @@ class DiffView(ScrollView, can_focus=True):
         index = scroll_y + y
         width = self.scrollable_content_region.width
         if not self.lines:
-            if y == 0 and self.note:
-                return Strip([Segment(self.note, self.rich_style)]).crop(0, width)
+            wrapped = textwrap.wrap(self.note, max(width - 2, 10))
+            if y < len(wrapped):
+                return Strip([Segment(" " + wrapped[y], self.rich_style)]).extend_cell_length(
+                    width, self.rich_style
+                )
             return Strip.blank(width, self.rich_style)
         if index >= len(self.lines):
             return Strip.blank(width, self.rich_style)
