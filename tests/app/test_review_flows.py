@@ -145,7 +145,8 @@ async def test_the_queue_lists_what_waits_for_me_oldest_first(world: World) -> N
         assert str(row[2]) == "2 ahead, 2 files +10 −1"
         assert str(table.get_row("SUP-86")[2]) == "not pushed"
         await pilot.press("escape")
-        assert app.screen is app.board_screen
+        assert not isinstance(app.screen, ReviewScreen)
+        assert app.board_screen is not None and app.screen is app.board_screen
 
 
 async def test_the_diff_jumps_between_files_and_hunks(world: World) -> None:
