@@ -99,6 +99,7 @@ class BoardScreen(Screen[None]):
             "R",
             "app.review",
             "Review",
+            show=False,
             id="board.review",
             tooltip="Tickets in Code Review waiting for you, with their branch's diff",
         ),
