@@ -12,6 +12,7 @@ moves it to Needs Work with the reviewer's comment.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -197,7 +198,11 @@ class Reviews:
                 return ReviewDiff(
                     base.but(problem=problem + "to push it", short="not pushed"), [], []
                 )
-            commits, files = git.commits_ahead(head), git.numstat(head)
+            # Two git processes side by side: the diff screen waits for both.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                later = pool.submit(git.commits_ahead, head)
+                files = git.numstat(head)
+                commits = later.result()
         except TriageError as error:
             return ReviewDiff(base.but(problem=str(error), short="git failed"), [], [])
         item = base.but(

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from triage.core.review.items import ReviewDiff
@@ -46,8 +46,14 @@ def file_label(file: FileStat, width: int) -> Text:
     return Text.assemble(counts, " ", name)
 
 
+KEYS = "]/[ file  }/{ hunk  j/k line  a approve  s send back  esc back  ? keys"
+"""The key line: one Static, as Textual's Footer costs more than the diff to draw."""
+
+
 class DiffScreen(Screen[None]):
     """One ticket's branch, file by file, with its commits."""
+
+    AUTO_FOCUS = "#diff-view"
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="diff.back"),
@@ -100,6 +106,8 @@ class DiffScreen(Screen[None]):
         self.diff: ReviewDiff | None = None
         self.file_index = -1
         self._read: dict[int, list[DiffLine]] = {}
+        self._reading: set[int] = set()
+        """Files whose diff a worker is reading now."""
 
     def compose(self) -> ComposeResult:
         yield Static(f"{line(self.key)}  reading the branch…", id="diff-title")
@@ -108,21 +116,26 @@ class DiffScreen(Screen[None]):
                 yield OptionList(id="diff-files")
                 yield Static("", id="diff-commits")
             yield DiffView(id="diff-view")
-        yield Footer()
+        yield Static(KEYS, id="diff-keys")
 
     def on_mount(self) -> None:
-        self.query_one(DiffView).focus()
         self.read_branch()
 
     @work(thread=True, exclusive=True, group="diff-branch", exit_on_error=False)
     def read_branch(self) -> None:
-        """Read the commits and the changed files."""
+        """Read the commits and the changed files, then at once the first file's diff."""
         try:
-            self.post_message(self.Opened(self.reviews.open(self.key)))
+            diff = self.reviews.open(self.key)
+            self.post_message(self.Opened(diff))
+            first = next((n for n, f in enumerate(diff.files) if not f.binary), None)
+            if first is not None and not diff.item.problem:
+                self.post_message(
+                    self.FileRead(first, self.reviews.file_diff(diff, diff.files[first]))
+                )
         except TriageError as error:
             self.post_message(self.Failed(str(error)))
 
-    @work(thread=True, exclusive=True, group="diff-file", exit_on_error=False)
+    @work(thread=True, group="diff-file", exit_on_error=False)
     def read_file(self, diff: ReviewDiff, index: int) -> None:
         """Read one file's diff."""
         try:
@@ -158,7 +171,10 @@ class DiffScreen(Screen[None]):
         elif not diff.files:
             self.query_one(DiffView).show("", [], "the branch changes no file against main")
         else:
-            self.select_file(0)
+            first = next((n for n, f in enumerate(diff.files) if not f.binary), None)
+            if first is not None:
+                self._reading.add(first)  # read_branch reads it right after the list
+            self.select_file(first or 0)
 
     def select_file(self, index: int) -> None:
         """Show file `index`: from what was read, or read it now."""
@@ -168,9 +184,12 @@ class DiffScreen(Screen[None]):
         files = self.query_one("#diff-files", OptionList)
         if files.highlighted != index:
             files.highlighted = index
+        if self.diff.files[index].binary:
+            self._read[index] = []
         if index in self._read:
             self._show_file(index)
-        else:
+        elif index not in self._reading:
+            self._reading.add(index)
             self.read_file(self.diff, index)
 
     def _show_file(self, index: int) -> None:
@@ -183,6 +202,7 @@ class DiffScreen(Screen[None]):
     @on(FileRead)
     def show_file(self, event: FileRead) -> None:
         self._read[event.index] = event.lines
+        self._reading.discard(event.index)
         if event.index == self.file_index:
             self._show_file(event.index)
 

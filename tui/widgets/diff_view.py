@@ -8,18 +8,15 @@ new-side line number in the gutter. A cursor line marks what `file:line` a comme
 
 from __future__ import annotations
 
+import functools
 import textwrap
 
 from pygments.lexer import Lexer  # type: ignore[import-untyped]
-from pygments.lexers import (  # type: ignore[import-untyped]
-    get_lexer_by_name,
-    get_lexer_for_filename,
-)
+from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
-from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -31,10 +28,19 @@ from triage.core.sites.gitdiff import DiffLine
 
 GUTTER = 6
 """Cells of the line-number gutter."""
-SYNTAX_THEME = "ansi_dark"
+THEME = Syntax.get_theme("ansi_dark")
 """Token colours from the terminal's own palette, so they follow the app's theme."""
-#: Drupal's PHP files by their other extensions.
-PHP_EXTENSIONS = (".module", ".inc", ".install", ".theme", ".engine", ".profile", ".test")
+#: Lexers by file extension, so a diff opens without Pygments' slow search of every lexer
+#: (Drupal's PHP files under their other names too); other files show without colour.
+LEXERS = {
+    "php": "php", "module": "php", "inc": "php", "install": "php", "theme": "php",
+    "engine": "php", "profile": "php", "test": "php",
+    "js": "javascript", "mjs": "javascript", "ts": "typescript", "json": "json",
+    "css": "css", "scss": "scss", "less": "less", "twig": "html+twig", "html": "html",
+    "htm": "html", "xml": "xml", "svg": "xml", "yml": "yaml", "yaml": "yaml",
+    "md": "markdown", "sh": "bash", "py": "python", "sql": "sql", "ini": "ini",
+    "toml": "toml", "conf": "nginx",
+}  # fmt: skip
 _KIND_CLASS = {
     "add": "diff-view--add",
     "del": "diff-view--del",
@@ -43,12 +49,14 @@ _KIND_CLASS = {
 }
 
 
+@functools.cache
 def lexer_for(path: str) -> Lexer | None:
-    """The Pygments lexer of a file by its name (PHP without `<?php` too), or None."""
+    """The Pygments lexer of a file by its extension (PHP without `<?php` too), or None."""
+    name = LEXERS.get(path.rsplit(".", 1)[-1].lower()) if "." in path else None
+    if name is None:
+        return None
     try:
-        if path.endswith(PHP_EXTENSIONS):
-            return get_lexer_by_name("php", startinline=True)
-        return get_lexer_for_filename(path, startinline=True)
+        return get_lexer_by_name(name, startinline=True)
     except ClassNotFound:
         return None
 
@@ -91,14 +99,14 @@ class DiffView(ScrollView, can_focus=True):
         self.lines: list[DiffLine] = []
         self.path = ""
         self.note = ""
-        self._syntax: Syntax | None = None
+        self._lexer: Lexer | None = None
+        self._styles: dict[str, Style] = {}
         self._cache: LRUCache[int, Strip] = LRUCache(1024)
 
     def show(self, path: str, lines: list[DiffLine], note: str = "") -> None:
         """Show one file's lines (or a note instead, e.g. for a binary file), from the top."""
         self.path, self.lines, self.note = path, lines, note
-        lexer = lexer_for(path)
-        self._syntax = Syntax("", lexer, theme=SYNTAX_THEME) if lexer is not None else None
+        self._lexer = lexer_for(path)
         self._cache.clear()
         width = max((len(line.text) for line in lines[:2000]), default=0) + GUTTER + 1
         self.virtual_size = Size(width, max(len(lines), 1))
@@ -175,32 +183,44 @@ class DiffView(ScrollView, can_focus=True):
         look = self._look(index)
         return strip.crop_extend(scroll_x, scroll_x + width, look)
 
+    def _style(self, name: str) -> Style:
+        """A component class's style, looked up once per theme."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(name)
+        return style
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._cache.clear()
+
     def _look(self, index: int) -> Style:
         if index == self.cursor and self.has_focus:
-            return self.get_component_rich_style("diff-view--cursor")
+            return self._style("diff-view--cursor")
         kind = self.lines[index].kind
         if kind in ("add", "del"):
-            return self.get_component_rich_style(_KIND_CLASS[kind])
+            return self._style(_KIND_CLASS[kind])
         return self.rich_style
 
     def _build(self, index: int) -> Strip:
+        """One line as segments: gutter, then the code token by token (no Rich layout)."""
         line = self.lines[index]
         look = self._look(index)
         number = "" if line.new_line is None else str(line.new_line)
-        text = Text(style=look, no_wrap=True, end="")
-        text.append(f"{number:>{GUTTER - 1}} ", self.get_component_rich_style("diff-view--number"))
+        segments = [Segment(f"{number:>{GUTTER - 1}} ", look + self._style("diff-view--number"))]
         raw = line.text.expandtabs(4)
-        if line.kind in ("add", "del", "context") and self._syntax is not None:
-            text.append(raw[:1])
-            code = self._syntax.highlight(raw[1:])
-            code.rstrip()  # the highlighter ends every line with a newline
-            text.append_text(code)
+        if line.kind in ("add", "del", "context") and self._lexer is not None:
+            segments.append(Segment(raw[:1], look))
+            for token, value in self._lexer.get_tokens(raw[1:]):
+                value = value.rstrip("\n")
+                if value:
+                    segments.append(Segment(value, look + THEME.get_style_for_token(token)))
         elif line.kind in _KIND_CLASS:
-            text.append(raw, self.get_component_rich_style(_KIND_CLASS[line.kind]))
+            segments.append(Segment(raw, look + self._style(_KIND_CLASS[line.kind])))
         else:
-            text.append(raw)
-        segments = list(text.render(self.app.console))
-        return Strip(segments, text.cell_len)
+            segments.append(Segment(raw, look))
+        return Strip(segments)
 
     def on_focus(self) -> None:
         self._cache.discard(self.cursor)
