@@ -38,7 +38,7 @@ class ReviewScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Board", id="review.back"),
-        Binding("enter", "open", "Open diff", id="review.open"),
+        Binding("enter", "open", "Open diff", id="review.open", priority=True),
         Binding("r", "reload", "Reload", id="review.reload", tooltip="Fetch and read again"),
     ]
 
