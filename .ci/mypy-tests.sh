@@ -12,5 +12,5 @@ run() {
 }
 run "tests:tests/integration:tests/unit" tests/conftest.py tests/dockerd.py tests/postgres.py \
     tests/unit tests/integration
-run "tests/app" tests/app
+run "tests/app:tests" tests/app
 exit "$status"

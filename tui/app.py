@@ -22,6 +22,7 @@ from triage.tui.commands import ActionCommands, TicketCommands
 from triage.tui.health_app import HealthActions
 from triage.tui.jira_sync import PUSH_DELAY, JiraSyncApp, TrackerFactory
 from triage.tui.queue_actions import QueueActions
+from triage.tui.review_actions import ReviewActions
 from triage.tui.safe_text import block, line
 from triage.tui.screens.board import BoardScreen
 from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePicker
@@ -45,7 +46,7 @@ def settle_heap() -> None:
     gc.enable()
 
 
-class TriageApp(HealthActions, QueueActions, SiteActions, JiraSyncApp):
+class TriageApp(HealthActions, QueueActions, ReviewActions, SiteActions, JiraSyncApp):
     """Triage: the support team's kanban over the local Jira cache."""
 
     TITLE = "Triage"

@@ -29,6 +29,7 @@ from triage.core.sites.gitcmd import (
     MergeConflict,
     UnknownRef,
 )
+from triage.core.sites.gitdiff import LOG_FORMAT, CommitLine, FileStat, parse_log, parse_numstat
 from triage.core.sites.inventory import Site
 
 ORIGIN = "origin"
@@ -155,6 +156,34 @@ class Git(GitRunner):
         options = ["--stat"] if stat else []
         spec = f"{self._origin_main}...{ref}"
         return self._git("diff", "--no-color", "--no-ext-diff", *options, spec, "--").out
+
+    def pushed_head(self, branch: str) -> str | None:
+        """The sha of `branch` on the remote as of the last fetch; None when it is not pushed."""
+        remote = _remote(branch)
+        refs = self._refs(remote, self._origin_main)
+        if self._origin_main not in refs:
+            self._require_main()
+        return refs.get(remote)
+
+    # The reads below take the branch's commit (from `pushed_head`), so that what a reviewer
+    # reads is one commit, whatever is pushed meanwhile, and no ref is looked up again.
+
+    def commits_ahead(self, head: str, limit: int = 500) -> list[CommitLine]:
+        """The commits of `head` that main has not, newest first (at most `limit`)."""
+        args = ("log", f"--max-count={limit}", f"--format={LOG_FORMAT}")
+        return parse_log(self._git(*args, f"{self._origin_main}..{head}", "--").out)
+
+    def numstat(self, head: str) -> list[FileStat]:
+        """Each file `head` changes against main since it forked, with lines added and deleted."""
+        spec = f"{self._origin_main}...{head}"
+        return parse_numstat(self._git("diff", "--numstat", "-z", "-M", spec, "--").out)
+
+    def file_diff(self, head: str, path: str | None = None, old_path: str | None = None) -> str:
+        """The three-dot diff of one file (both paths of a rename), or of every file."""
+        paths = [f":(literal){name}" for name in (path, old_path) if name]
+        spec = f"{self._origin_main}...{head}"
+        args = ("diff", "--no-color", "--no-ext-diff", "-M", spec, "--", *paths)
+        return self._git(*args).out
 
     def is_clean(self) -> bool:
         """True when no tracked file has uncommitted changes (untracked files do not count)."""

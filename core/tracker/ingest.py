@@ -9,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from triage.core.tracker.approvals import approvals
 from triage.core.tracker.mapping import FieldIds, MappedIssue, StatusMapper, map_issue
-from triage.storage import mirror, queries
+from triage.storage import mirror, queries, review
 from triage.storage.models import utcnow
 
 
@@ -32,9 +33,14 @@ def store(engine: Engine, mapped: list[MappedIssue]) -> int:
 
 
 def store_in(connection: sa.Connection, mapped: list[MappedIssue]) -> int:
-    """Upsert mapped issues, comments and moves inside the caller's transaction."""
+    """Upsert mapped issues, comments and moves inside the caller's transaction.
+
+    An approval comment (`core.tracker.approvals`) records who approved the ticket's review.
+    """
+    comments = [c for m in mapped for c in m.comments]
     queries.upsert_tickets(connection, [m.ticket for m in mapped])
-    queries.upsert_comments(connection, [c for m in mapped for c in m.comments])
+    queries.upsert_comments(connection, comments)
+    review.set_approved_by(connection, approvals(comments))
     queries.upsert_status_changes(connection, [c for m in mapped for c in m.changes])
     return len(mapped)
 

@@ -44,6 +44,7 @@ CORE_GROUPS: dict[str, frozenset[str]] = {
     "actions": frozenset({"base", "board", "jobs", "sites"}),
     "demo": frozenset({"base", "tracker"}),
     "demo_run": frozenset({"base", "tracker"}),
+    "review": frozenset({"base", "board", "sites", "tracker"}),
 }
 #: Modules of a group the base may import: the SLA policies are sections of the one settings
 #: object (core.config), and import nothing of ours themselves.

@@ -27,6 +27,7 @@ from triage.tui.cli import health as cli_health
 from triage.tui.cli import intake as cli_intake
 from triage.tui.cli import jira as cli_jira
 from triage.tui.cli import queue as cli_queue
+from triage.tui.cli import review as cli_review
 from triage.tui.cli import security as cli_security
 from triage.tui.cli import sites as cli_sites
 from triage.tui.cli.common import EXIT_USAGE, Parser
@@ -47,6 +48,7 @@ COMMANDS: dict[str, Command] = {
     **cli_health.COMMANDS,
     **cli_intake.COMMANDS,
     **cli_security.COMMANDS,
+    **cli_review.COMMANDS,
 }
 
 
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_health.add_parsers(sub)
     cli_intake.add_parsers(sub)
     cli_security.add_parsers(sub)
+    cli_review.add_parsers(sub)
     return parser
 
 

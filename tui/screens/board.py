@@ -108,6 +108,14 @@ class BoardScreen(Screen[None]):
             tooltip="Branch, clone prod, test site, deploy: what fits the ticket now",
         ),
         Binding("c", "app.comment", "Comment", id="board.comment"),
+        Binding(
+            "R",
+            "app.review",
+            "Review",
+            show=False,
+            id="board.review",
+            tooltip="Tickets in Code Review waiting for you, with their branch's diff",
+        ),
         Binding("slash", "filter", "Filter", id="board.filter"),
         Binding(
             "Q",

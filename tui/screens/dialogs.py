@@ -23,24 +23,27 @@ class CommentDialog(ModalScreen[str | None]):
         Binding("ctrl+s", "save", "Save comment", id="comment.save"),
     ]
 
-    def __init__(self, title: str, prompt: str = "") -> None:
+    def __init__(self, title: str, prompt: str = "", text: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.prompt = prompt
+        self.text = text
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             if self.prompt:
                 yield Static(self.prompt, classes="dialog-help")
-            yield TextArea(id="comment-text", soft_wrap=True)
+            yield TextArea(self.text, id="comment-text", soft_wrap=True)
             yield Static("", id="comment-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save  ctrl+s", variant="primary", id="save")
                 yield Button("Cancel  esc", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
