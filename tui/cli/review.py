@@ -7,15 +7,15 @@ keys; `triage sync` (or the open board) sends them. Bad input is one sentence, e
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from triage.core.board.service import Board
-from triage.core.config import Settings
-from triage.core.review.service import Reviews
-from triage.core.sites.inventory import Inventory, load_inventory
-from triage.storage.db import open_cache
 from triage.tui import safe_text
 from triage.tui.cli.common import Subparsers
-from triage.tui.safe_text import line
+
+if TYPE_CHECKING:  # the parser imports this module: heavy imports live in the commands
+    from triage.core.config import Settings
+    from triage.core.review.service import Reviews
+    from triage.core.sites.inventory import Inventory
 
 
 def add_parsers(sub: Subparsers) -> None:
@@ -36,17 +36,25 @@ def add_parsers(sub: Subparsers) -> None:
 
 
 def _inventory(settings: Settings) -> Inventory | None:
+    from triage.core.sites.inventory import load_inventory
+
     path = settings.resolved_sites_file()
     return load_inventory(path) if path.exists() else None
 
 
 def _reviews(settings: Settings) -> Reviews:
+    from triage.core.board.service import Board
+    from triage.core.review.service import Reviews
+    from triage.storage.db import open_cache
+
     board = Board(open_cache(settings.resolved_database_url()), settings)
     return Reviews(board, _inventory(settings))
 
 
 def run_review(args: argparse.Namespace, settings: Settings) -> int:
     """Print the review queue, as lines or JSON."""
+    from triage.tui.safe_text import line
+
     items = _reviews(settings).queue()
     if args.json:
         print(safe_text.json_dumps([item.as_json() for item in items]))
@@ -65,6 +73,8 @@ def run_review(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_approve(args: argparse.Namespace, settings: Settings) -> int:
     """Approve the review of KEY."""
+    from triage.tui.safe_text import line
+
     card = _reviews(settings).approve(args.key)
     print(f"{line(card.key)} approved and moved to QA; the comment waits for the next sync")
     return 0
@@ -72,6 +82,8 @@ def run_approve(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_send_back(args: argparse.Namespace, settings: Settings) -> int:
     """Send KEY back to Needs Work with a comment."""
+    from triage.tui.safe_text import line
+
     card = _reviews(settings).send_back(args.key, args.comment)
     print(f"{line(card.key)} sent back to Needs Work; the comment waits for the next sync")
     return 0
