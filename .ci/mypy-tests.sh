@@ -10,7 +10,8 @@ run() {
     shift
     MYPYPATH=".venv/mypy:$path" .venv/bin/mypy --explicit-package-bases "$@" || status=$?
 }
-run "tests:tests/integration:tests/unit" tests/conftest.py tests/dockerd.py tests/postgres.py \
-    tests/unit tests/integration
+run "tests:tests/unit" tests/conftest.py tests/dockerd.py tests/postgres.py tests/dovecot.py \
+    tests/unit
+run "tests:tests/integration" tests/integration
 run "tests/app:tests" tests/app
 exit "$status"

@@ -19,15 +19,11 @@ from imap_tools import AND, MailBoxUnencrypted
 from sqlalchemy.engine import Engine
 
 from triage.core.config import Settings, load_settings
-from triage.core.tracker.client import Credentials, JiraTracker
 from triage.sandbox.agency import Agency, build_agency
-from triage.sandbox.jira_server import JiraSandbox
 from triage.storage.db import open_cache, sqlite_url
 
 REPO = Path(__file__).resolve().parents[2]
 MAIL = REPO / "tests" / "fixtures" / "mail"
-CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
-SANDBOX_USER = {"cloud": "me@agency.example", "dc": "me"}
 PASSWORD = "imap-secret"
 BOXES = 40
 _next_box = itertools.count()
@@ -63,26 +59,6 @@ def box(imap: DovecotServer, monkeypatch: pytest.MonkeyPatch) -> str:
 def agency() -> Agency:
     # An hour before the real now: the sandbox stamps its own changes with the real now.
     return build_agency(tickets=300, seed=5, now=datetime.now(UTC) - timedelta(hours=1))
-
-
-@pytest.fixture(params=["cloud", "dc"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def sandbox(agency: Agency, flavour: str) -> Iterator[JiraSandbox]:
-    sb = JiraSandbox.from_agency(agency, flavour=flavour, user=SANDBOX_USER[flavour])
-    sb.start()
-    try:
-        yield sb
-    finally:
-        sb.stop()
-
-
-@pytest.fixture
-def tracker(sandbox: JiraSandbox, flavour: str) -> JiraTracker:
-    return JiraTracker(Credentials(sandbox.url, sandbox.token, CLIENT_USER[flavour]), flavour)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -28,9 +28,6 @@ from triage.storage.models import IntakeMail, IntakeState, Ticket
 imap = intake_fixtures.imap
 box = intake_fixtures.box
 agency = intake_fixtures.agency
-flavour = intake_fixtures.flavour
-sandbox = intake_fixtures.sandbox
-tracker = intake_fixtures.tracker
 settings = intake_fixtures.settings
 cache = intake_fixtures.cache
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import intake_fixtures
 import pytest
 from dovecot import DovecotServer
-from intake_fixtures import CLIENT_USER, PASSWORD, REPO, copy_of, deliver, fixtures, untaken
+from intake_fixtures import PASSWORD, REPO, copy_of, deliver, fixtures, untaken
+from jira_support import CLIENT_USER
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -41,9 +42,6 @@ from triage.storage.models import IntakeMail, IntakeState, OutboxEntry, OutboxSt
 imap = intake_fixtures.imap
 box = intake_fixtures.box
 agency = intake_fixtures.agency
-flavour = intake_fixtures.flavour
-sandbox = intake_fixtures.sandbox
-tracker = intake_fixtures.tracker
 settings = intake_fixtures.settings
 cache = intake_fixtures.cache
 

@@ -7,13 +7,11 @@ from typing import Any
 
 import pytest
 import requests
+from jira_support import CLIENT_USER, SANDBOX_USER
 
 from triage.core.tracker.client import Credentials, JiraTracker
 from triage.sandbox.agency import build_agency
 from triage.sandbox.jira_server import JiraSandbox
-
-CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
-SANDBOX_USER = {"cloud": "me@agency.example", "dc": "me"}
 
 
 @pytest.fixture(params=["cloud", "dc"])

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jira_support import CLIENT_USER
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -30,9 +31,6 @@ from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache, sqlite_url
 from triage.storage.models import Comment, OutboxEntry, OutboxKind, OutboxState, Ticket
 
-FLAVOURS = ("cloud", "dc")
-CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
-SANDBOX_USER = {"cloud": "me@agency.example", "dc": "me"}
 LEASE = timedelta(seconds=60)
 RESOLUTION = "Won't Do"
 """Not the sandbox's default, so the test sees the config's value travel."""
@@ -44,21 +42,6 @@ def agency() -> Agency:
     return build_agency(tickets=300, seed=2, now=datetime.now(UTC) - timedelta(hours=1))
 
 
-@pytest.fixture(params=FLAVOURS)
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def sandbox(agency: Agency, flavour: str) -> Iterator[JiraSandbox]:
-    sb = JiraSandbox.from_agency(agency, flavour=flavour, user=SANDBOX_USER[flavour])
-    sb.start()
-    try:
-        yield sb
-    finally:
-        sb.stop()
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(
@@ -66,11 +49,6 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=str(tmp_path),
         jira={"projects": ["SUP"], "resolution": RESOLUTION},
     )
-
-
-@pytest.fixture
-def tracker(sandbox: JiraSandbox, flavour: str) -> JiraTracker:
-    return JiraTracker(Credentials(sandbox.url, sandbox.token, CLIENT_USER[flavour]), flavour)  # type: ignore[arg-type]
 
 
 @pytest.fixture

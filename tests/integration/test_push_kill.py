@@ -23,12 +23,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from jira_support import CLIENT_USER, SANDBOX_USER, tracker_for
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from triage.core.board.service import Board
 from triage.core.config import Settings, load_settings
-from triage.core.tracker.client import Credentials, JiraTracker
 from triage.core.tracker.push import Pusher
 from triage.core.tracker.sync import Sync
 from triage.sandbox.agency import Agency, adf_to_text, build_agency
@@ -38,9 +38,6 @@ from triage.storage.db import open_cache, sqlite_url
 from triage.storage.models import OutboxEntry, OutboxState
 
 REPO = Path(__file__).resolve().parents[2]
-FLAVOURS = ("cloud", "dc")
-CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
-SANDBOX_USER = {"cloud": "me@agency.example", "dc": "me"}
 LATENCY_MS = 30.0
 #: Sandbox calls the child may make in each round before it is killed.
 KILL_AFTER = (1, 3, 6, 2, 10, 4, 15, 7, 25, 12, 40, 9, 30, 5, 20)
@@ -88,11 +85,6 @@ def agency() -> Agency:
     return build_agency(tickets=300, seed=9, now=datetime.now(UTC) - timedelta(hours=1))
 
 
-@pytest.fixture(params=FLAVOURS)
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def sandbox(agency: Agency, flavour: str) -> Iterator[JiraSandbox]:
     sb = JiraSandbox.from_agency(agency, flavour=flavour, user=SANDBOX_USER[flavour])
@@ -119,10 +111,6 @@ def cache(tmp_path: Path) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-
-
-def tracker_for(sb: JiraSandbox, flavour: str) -> JiraTracker:
-    return JiraTracker(Credentials(sb.url, sb.token, CLIENT_USER[flavour]), flavour)  # type: ignore[arg-type]
 
 
 def transitions(sb: JiraSandbox, key: str) -> collections.Counter[tuple[str, str]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jira_support import CLIENT_USER, SANDBOX_USER, tracker_for
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -46,10 +47,7 @@ from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache, sqlite_url
 from triage.storage.models import Comment, OutboxEntry, OutboxState, StatusChange, Ticket
 
-FLAVOURS = ("cloud", "dc")
 #: The API user of each flavour: Cloud logs in with an email, Data Center with a token alone.
-CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
-SANDBOX_USER = {"cloud": "me@agency.example", "dc": "me"}
 SEARCH_ROUTE = {"cloud": "search/jql", "dc": "search"}
 JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 UNMAPPED: dict[str, Any] = {
@@ -95,11 +93,6 @@ def agency() -> Agency:
     return spread_tail(build_agency(tickets=400, seed=5, now=now), now)
 
 
-@pytest.fixture(params=FLAVOURS)
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(
@@ -130,19 +123,6 @@ def serve(agency: Agency, flavour: str, **kw: Any) -> JiraSandbox:
     )
     sandbox.start()
     return sandbox
-
-
-@pytest.fixture
-def sandbox(agency: Agency, flavour: str) -> Iterator[JiraSandbox]:
-    sb = serve(agency, flavour)
-    try:
-        yield sb
-    finally:
-        sb.stop()
-
-
-def tracker_for(sb: JiraSandbox, flavour: str, **kw: Any) -> JiraTracker:
-    return JiraTracker(Credentials(sb.url, sb.token, CLIENT_USER[flavour]), flavour, **kw)  # type: ignore[arg-type]
 
 
 class Recorder:

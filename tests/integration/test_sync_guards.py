@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from cli_support import clean_env, triage
+from jira_support import SANDBOX_USER, tracker_for
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -34,18 +35,10 @@ from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache
 from triage.storage.models import OutboxState, Ticket
 
-CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
-SANDBOX_USER = {"cloud": "me@agency.example", "dc": "me"}
-
 
 @pytest.fixture(scope="module")
 def agency() -> Agency:
     return build_agency(tickets=60, seed=8, now=datetime.now(UTC) - timedelta(hours=1))
-
-
-@pytest.fixture(params=["cloud", "dc"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -74,10 +67,6 @@ def settings_for(tmp_path: Path, sync: dict[str, Any] | None = None, **jira: Any
         jira={"projects": ["SUP"], **jira},
         sync=sync or {},
     )
-
-
-def tracker_for(sb: JiraSandbox, flavour: str) -> JiraTracker:
-    return JiraTracker(Credentials(sb.url, sb.token, CLIENT_USER[flavour]), flavour)  # type: ignore[arg-type]
 
 
 def in_column(engine: Engine, column: BoardColumn, count: int) -> list[str]:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from jira_support import CLIENT_USER, SANDBOX_USER
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -22,8 +23,6 @@ from triage.sandbox.agency import build_agency, text_to_adf
 from triage.sandbox.jira_server import JiraSandbox
 from triage.storage.models import Comment, Ticket
 
-CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
-SANDBOX_USER = {"cloud": "me@agency.example", "dc": "me"}
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 HOSTILE_SUMMARY = "\x1b]0;owned\x07Login\x00 broken\nSUP-999  Done  forged\u202e row\x9b2J"
 HOSTILE_BODY = "first\x00 line\r\n\x1b[2J\x1b[Hsecond \u2066line\u2069\x07"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jira_support import CLIENT_USER
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -26,7 +27,7 @@ from triage.core.health.incident import open_incident
 from triage.core.health.monitor import HealthMonitor
 from triage.core.health.report import overview
 from triage.core.sites.inventory import Inventory
-from triage.core.tracker.client import Credentials, JiraTracker
+from triage.core.tracker.client import JiraTracker
 from triage.core.tracker.push import Pusher
 from triage.core.tracker.sync import Sync
 from triage.sandbox.agency import Agency, adf_to_text, build_agency
@@ -36,8 +37,6 @@ from triage.storage.db import open_cache, sqlite_url
 from triage.storage.models import Job, JobState, OutboxEntry, OutboxState, Ticket, utcnow
 
 REPO = Path(__file__).resolve().parents[3]
-CLIENT_USER = {"cloud": "me@agency.example", "dc": ""}
-SANDBOX_USER = {"cloud": "me@agency.example", "dc": "me"}
 
 CHILD = r"""
 import os, signal, sys
@@ -75,17 +74,6 @@ def agency() -> Agency:
     return build_agency(tickets=120, seed=5, now=datetime.now(UTC) - timedelta(hours=1))
 
 
-@pytest.fixture(params=("cloud", "dc"))
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def sandbox(agency: Agency, flavour: str) -> Iterator[JiraSandbox]:
-    with JiraSandbox.from_agency(agency, flavour=flavour, user=SANDBOX_USER[flavour]) as sb:
-        yield sb
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(
@@ -94,11 +82,6 @@ def settings(tmp_path: Path) -> Settings:
         jira={"projects": ["SUP"]},
         health={"retry_seconds": 0.01, "timeout_seconds": 2},
     )
-
-
-@pytest.fixture
-def tracker(sandbox: JiraSandbox, flavour: str) -> JiraTracker:
-    return JiraTracker(Credentials(sandbox.url, sandbox.token, CLIENT_USER[flavour]), flavour)  # type: ignore[arg-type]
 
 
 @pytest.fixture
