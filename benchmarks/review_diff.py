@@ -160,6 +160,7 @@ def main() -> None:
         diff = asyncio.run(time_diff(board, key, args.runs))
         bare = asyncio.run(time_bare(args.runs))
         board.engine.dispose()
+    print(f"  diff screen, fastest and slowest: {min(diff) * 1000:.1f}, {max(diff) * 1000:.1f} ms")
     print(f"  diff screen:                     {median_ms(diff):7.1f} ms")
     print(f"  bare Textual, a Static (baseline): {median_ms(bare):5.1f} ms")
     print(f"  ratio: {median_ms(diff) / median_ms(bare):.1f}x; within budget: "
