@@ -11,13 +11,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from cli_support import http_server
 from sqlmodel import Session
 
 from triage.storage.columns import BoardColumn
@@ -164,15 +164,8 @@ class _HostileJira(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile_jira() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileJira)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with http_server(_HostileJira) as url:
+        yield url
 
 
 def test_doctor_prints_jiras_names_without_terminal_control(

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from cli_support import http_server
 
 from triage.core.tracker.client import Credentials, Flavour, JiraTracker, NotJson
 from triage.storage.db import open_cache, sqlite_url
@@ -114,15 +114,8 @@ class _HtmlJira(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def html_jira() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HtmlJira)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with http_server(_HtmlJira) as url:
+        yield url
 
 
 @pytest.mark.parametrize("deployment", ["auto", "cloud"])
