@@ -17,9 +17,9 @@ from email.message import EmailMessage, Message, MIMEPart
 from email.utils import getaddresses, parsedate_to_datetime
 
 from triage.core.intake.html_text import html_to_text
+from triage.core.text import clean_block
 from triage.storage.errors import TriageError
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 PRIORITIES = {"1": "Highest", "2": "High", "3": "Medium", "4": "Low", "5": "Lowest"}
 IMPORTANCE = {"high": "High", "low": "Low"}
@@ -31,13 +31,13 @@ class Unparseable(TriageError):
 
 
 def clean(text: str) -> str:
-    """`text` with CRLFs as newlines and control characters removed (tabs and newlines stay)."""
-    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """`text` with line breaks as newlines, terminal control removed (tabs and newlines stay)."""
+    return clean_block(text)
 
 
 def clean_line(text: str) -> str:
-    """`text` as one line: whitespace runs as one space, control characters removed."""
-    return " ".join(clean(text).split())
+    """`text` as one line: whitespace runs as one space, terminal control removed."""
+    return " ".join(clean_block(text).split())
 
 
 @dataclass
