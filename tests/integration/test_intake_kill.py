@@ -16,7 +16,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ import pytest
 from dovecot import DovecotServer
 from intake_fixtures import PASSWORD, REPO, copy_of, deliver, fixtures, untaken
 from jira_support import CLIENT_USER
+from kill_support import kill_when
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -59,7 +59,6 @@ KILL_AT = [
     ("calls", 14),
     ("calls", 30),
 ]
-ROUND_TIMEOUT_S = 60.0
 
 CHILD = r"""
 import sys
@@ -115,25 +114,7 @@ def run_and_kill(
         cwd=REPO,
         env={**os.environ, "TRIAGE_INTAKE_PASSWORD": PASSWORD},
     )
-    deadline = time.monotonic() + ROUND_TIMEOUT_S
-    try:
-        while child.poll() is None and time.monotonic() < deadline:
-            if reached():
-                os.kill(child.pid, signal.SIGKILL)
-                break
-            time.sleep(0.002)
-        else:
-            if child.poll() is None:
-                os.kill(child.pid, signal.SIGKILL)
-                pytest.fail(f"the child did not reach {n} {when} in {ROUND_TIMEOUT_S} s")
-        _, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(timeout=10)
-    if child.returncode not in (0, -signal.SIGKILL):
-        pytest.fail(f"the child failed ({child.returncode}):\n{err.decode()}")
-    return child.returncode
+    return kill_when(child, reached, f"{n} {when}")
 
 
 def bodies(sb: JiraSandbox, key: str) -> list[str]:

@@ -12,7 +12,6 @@ and every assignment made.
 from __future__ import annotations
 
 import collections
-import os
 import signal
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from jira_support import CLIENT_USER, SANDBOX_USER, tracker_for
+from kill_support import kill_when
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -41,7 +41,6 @@ REPO = Path(__file__).resolve().parents[2]
 LATENCY_MS = 30.0
 #: Sandbox calls the child may make in each round before it is killed.
 KILL_AFTER = (1, 3, 6, 2, 10, 4, 15, 7, 25, 12, 40, 9, 30, 5, 20)
-ROUND_TIMEOUT_S = 60.0
 SETTLE_S = 0.3
 LEASE_S = 1.0
 """Short, so a killed child's claim on a change lapses before the next round needs it."""
@@ -238,26 +237,9 @@ def push_and_kill(sb: JiraSandbox, data_dir: Path, flavour: str, calls: int) -> 
         cwd=REPO,
     )
     start = sb.total_calls()
-    deadline = time.monotonic() + ROUND_TIMEOUT_S
-    try:
-        while child.poll() is None and time.monotonic() < deadline:
-            if sb.total_calls() - start >= calls:
-                os.kill(child.pid, signal.SIGKILL)
-                break
-            time.sleep(0.002)
-        else:
-            if child.poll() is None:
-                os.kill(child.pid, signal.SIGKILL)
-                pytest.fail(f"the pushing child made no {calls} calls in {ROUND_TIMEOUT_S} s")
-        _, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(timeout=10)
-    if child.returncode not in (0, -signal.SIGKILL):
-        pytest.fail(f"the pushing child failed ({child.returncode}):\n{err.decode()}")
+    code = kill_when(child, lambda: sb.total_calls() - start >= calls, f"{calls} calls")
     settle(sb)
-    return child.returncode
+    return code
 
 
 @pytest.mark.timeout(240)
