@@ -173,6 +173,39 @@ class IntakeSettings(Section):
     """How long `intake --watch` waits between looks (IDLE wakes it sooner)."""
 
 
+class RolloutStage(Section):
+    """How far a rollout goes by itself for the sites of one support package."""
+
+    to: Literal["test", "prod"] = "test"
+    """test: update, deploy to the test site and stop; prod: on to production after the window."""
+    window_hours: float = Field(default=24.0, ge=0, le=24 * 90)
+    """Hours after the test site passed before production, as agreed with the client."""
+
+
+class RolloutSettings(Section):
+    """The rollout of an advisory across the fleet (`[security.rollout]`)."""
+
+    project: str = ""
+    """Jira project of the rollout's tickets; default: the first of jira.projects."""
+    issue_type: str = "Task"
+    max_parallel: int = Field(default=4, ge=1, le=64)
+    """How many sites are updated at once, in all."""
+    per_engine: int = Field(default=2, ge=1, le=64)
+    """How many sites are updated at once on one Docker engine."""
+    packages: dict[str, RolloutStage] = Field(default_factory=dict)
+    """Support package (the sites' `package`) = how far its sites go by themselves."""
+    default: RolloutStage = Field(default_factory=RolloutStage)
+    """For the sites of a package not listed: to the test site and stop."""
+    package_order: list[str] = Field(default_factory=list)
+    """Support packages served first, in this order (e.g. Platinum, Gold); others after."""
+    step_timeout_seconds: float = Field(default=1800.0, gt=0, le=24 * 3600)
+    """A composer command of a site's update that runs longer is stopped and reported."""
+
+    def stage(self, package: str) -> RolloutStage:
+        """How far the sites of a support package go."""
+        return self.packages.get(package, self.default)
+
+
 class SecuritySettings(Section):
     """Where advisories come from, and how the sites' composer.lock files are read."""
 
@@ -190,6 +223,8 @@ class SecuritySettings(Section):
     """How many site repositories are fetched at once."""
     fetch_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     """A git command of a fleet refresh that runs longer is stopped and reported."""
+    rollout: RolloutSettings = Field(default_factory=lambda: RolloutSettings())
+    """How an advisory's rollout runs: its tickets, how many sites at once, how far it goes."""
 
 
 class Settings(BaseSettings):

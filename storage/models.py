@@ -461,3 +461,75 @@ class Advisory(SQLModel, table=True):
     kind: str = Field(default="advisory", max_length=16)
     """advisory, or psa: an early warning without affected versions."""
     updated: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RolloutState(enum.StrEnum):
+    """Where one site stands in the rollout of an advisory."""
+
+    QUEUED = "queued"
+    """Waiting for a slot, or for its ticket to reach Jira."""
+    RUNNING = "running"
+    TESTED = "tested"
+    """Updated and on its test site; the rollout stops here for this site's package."""
+    WAITING = "waiting"
+    """On its test site; goes to production once the client's window has passed."""
+    DEPLOYED = "deployed"
+    """Updated on production."""
+    NO_FIX = "no-fix"
+    """No secure version is installable (Composer refuses, or an unsupported branch)."""
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    PATCHED = "patched"
+    """Already on a secure version when the rollout started."""
+
+    @property
+    def finished(self) -> bool:
+        """Whether nothing more happens to the site without a retry."""
+        return self not in (RolloutState.QUEUED, RolloutState.RUNNING, RolloutState.WAITING)
+
+
+class Rollout(SQLModel, table=True):
+    """The rollout of one advisory across the fleet, with its parent ticket."""
+
+    __tablename__ = "rollout"
+
+    advisory_id: str = Field(primary_key=True, max_length=255)
+    package: str = Field(primary_key=True, max_length=255)
+    ticket_key: str | None = Field(default=None, max_length=32, index=True)
+    """The parent ticket; a placeholder (NEW-…) until it reaches Jira."""
+    severity: str = Field(default="", max_length=32)
+    started: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor: str = Field(default="", max_length=255)
+
+
+class RolloutSite(SQLModel, table=True):
+    """One site in the rollout of an advisory: its ticket, branch, last finished step, state."""
+
+    __tablename__ = "rollout_site"
+
+    advisory_id: str = Field(primary_key=True, max_length=255)
+    package: str = Field(primary_key=True, max_length=255)
+    site: str = Field(primary_key=True, max_length=128)
+    ticket_key: str | None = Field(default=None, max_length=32, index=True)
+    """The site's ticket; a placeholder (NEW-…) until it reaches Jira; none when patched."""
+    state: RolloutState = Field(sa_type=_enum_type(RolloutState), index=True)
+    rank: int = 0
+    """The order sites are served in: advisory risk, then the client's package."""
+    engine: str = Field(default="", max_length=255)
+    """The Docker engine its environments run on (the per-engine limit counts these)."""
+    stage: str = Field(default="test", max_length=16)
+    """How far it goes by itself: test, or prod after the window."""
+    version: str = Field(default="", max_length=128)
+    """The affected version it ran when the rollout started."""
+    new_version: str = Field(default="", max_length=128)
+    branch: str = Field(default="", max_length=255)
+    step: str = Field(default="", max_length=32)
+    """The last step that finished; a resume continues after it."""
+    job_id: int | None = None
+    """The job that runs (or last ran) it."""
+    attempts: int = 0
+    reason: str = Field(default="", sa_type=sa.Text)
+    """Why it failed, has no fix, or was skipped; what the tests said."""
+    prod_after: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When it may go to production (its package's window after the test site passed)."""
+    updated: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

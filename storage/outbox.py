@@ -33,6 +33,8 @@ from triage.storage.models import (
     OutboxEntry,
     OutboxKind,
     OutboxState,
+    Rollout,
+    RolloutSite,
     StatusChange,
     Ticket,
     TicketFactsBase,
@@ -361,8 +363,19 @@ def link_comment(engine: Engine, key: str, body: str, remote_id: str) -> None:
 # -- creating an issue ----------------------------------------------------------------------
 
 
-def record_create_issue(
-    engine: Engine,
+def record_create_issue(engine: Engine, **issue: Any) -> Ticket:
+    """Add a local ticket under a placeholder key and queue its creation in Jira, durably.
+
+    Takes `new_issue`'s arguments. The push gives the placeholder ticket its real key
+    (`adopt_created`).
+    """
+    rows = new_issue(**issue)
+    with session_scope(engine) as session:
+        session.add_all(rows)
+    return rows[0]
+
+
+def new_issue(
     *,
     project: str,
     issue_type: str,
@@ -377,16 +390,17 @@ def record_create_issue(
     site: str | None = None,
     client: str | None = None,
     at: datetime | None = None,
-) -> Ticket:
-    """Add a local ticket under a placeholder key and queue its creation in Jira, durably.
+    dedupe: str | None = None,
+) -> tuple[Ticket, OutboxEntry, AuditEntry]:
+    """The rows that queue one issue's creation, for the caller to add in its transaction.
 
-    The issue gets a unique dedupe label (`triage-<uuid>`, also in the payload), so a replay
-    after a crash finds the issue it made instead of making a second. The push gives the
-    placeholder ticket its real key (`adopt_created`).
+    The issue gets a dedupe label (also in the payload), so a replay after a crash finds the
+    issue it made instead of making a second: `triage-<uuid>` unless the caller names one
+    that is unique to what the issue is for (an advisory and a site).
     """
     at = at or utcnow()
     token = uuid.uuid4().hex
-    dedupe = f"triage-{token}"
+    dedupe = dedupe or f"triage-{token}"
     key = f"NEW-{token[:8].upper()}"
     labels = [*labels, dedupe]
     name, account = assignee or (None, None)
@@ -420,24 +434,18 @@ def record_create_issue(
         created=at,
         updated=at,
     )
-    with session_scope(engine) as session:
-        session.add(ticket)
-        session.add(
-            OutboxEntry(
-                ticket_key=key,
-                kind=OutboxKind.CREATE,
-                payload=payload,
-                created=at,
-                author=actor,
-                author_id=author_id,
-            )
-        )
-        session.add(
-            AuditEntry(
-                at=at, actor=actor, action="create-issue", ticket_key=key, site=site, detail=summary
-            )
-        )
-    return ticket
+    entry = OutboxEntry(
+        ticket_key=key,
+        kind=OutboxKind.CREATE,
+        payload=payload,
+        created=at,
+        author=actor,
+        author_id=author_id,
+    )
+    audit = AuditEntry(
+        at=at, actor=actor, action="create-issue", ticket_key=key, site=site, detail=summary
+    )
+    return ticket, entry, audit
 
 
 def adopt_created(engine: Engine, placeholder: str, key: str, jira_id: str) -> None:
@@ -458,7 +466,7 @@ def adopt_created(engine: Engine, placeholder: str, key: str, jira_id: str) -> N
                 .where(tickets.c.key == placeholder)
                 .values(key=key, jira_id=jira_id)
             )
-        for model in (Comment, StatusChange, OutboxEntry, AuditEntry, Job):
+        for model in (Comment, StatusChange, OutboxEntry, AuditEntry, Job, Rollout, RolloutSite):
             table = table_of(model)
             connection.execute(
                 sa.update(table).where(table.c.ticket_key == placeholder).values(ticket_key=key)

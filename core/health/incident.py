@@ -16,7 +16,7 @@ from triage.core.board.service import Board
 from triage.core.errors import ConfigError, NotFound
 from triage.core.health.report import SiteRow
 from triage.core.sites.inventory import Inventory
-from triage.core.tracker.mapping import PRIORITY_RANK
+from triage.core.tracker.mapping import PRIORITY_RANK, site_label
 from triage.storage import health as store
 from triage.storage import outbox
 from triage.storage.columns import BoardColumn
@@ -33,11 +33,6 @@ class Incident:
     key: str
     created: bool
     summary: str
-
-
-def site_label(site_id: str) -> str:
-    """The Jira label that names a site (Jira labels take no spaces)."""
-    return "site:" + "-".join(site_id.split())
 
 
 def _when(moment: datetime, now: datetime) -> str:

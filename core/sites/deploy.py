@@ -2,7 +2,8 @@
 
 Steps, each timed through the reporter and listed in the `DeployReport`: preflight · backup
 (the environment's database, to a file in its db container) · maintenance on · code (the
-ref's commit checked out in the web container) · deploy commands · maintenance off · smoke.
+ref's commit checked out in the web container) · deploy commands · maintenance off · smoke
+· the site's tests, when the request asks for them (a security update on its test site).
 
 The preflight changes nothing. For every environment it checks that the engine answers, the
 containers exist and the ref resolves, locally and in the web container's repository. For
@@ -97,6 +98,8 @@ def deploy(
             lambda: report.smoke.extend(check_site(target.url(), target.env.smoke, reporter)),
         ),
     ]
+    if request.run_tests and site.tests:
+        steps.append(("tests", lambda: target.run(site.tests)))
     for name, action in steps:
         try:
             with timed_step(reporter, report.steps, name):

@@ -57,6 +57,8 @@ class DeployRequest:
     """The column of the ticket the deploy is for; production needs Ready To Deploy."""
     branch: str | None = None
     """The ticket's branch; production needs it merged into main."""
+    run_tests: bool = False
+    """Also run the site's test commands after the smoke checks (rolled back if they fail)."""
 
 
 def check_rules(request: DeployRequest, git: GitChecks, *, merged: bool) -> None:

@@ -240,6 +240,38 @@ class Git(GitRunner):
             return BranchStatus(branch, False, False, 0, 0, None)
         return self.status(branch)
 
+    def open_named_branch(self, branch: str) -> BranchStatus:
+        """Create (or reuse) a branch of this name from origin/<main>, switch to it, push it."""
+        self.ensure_checkout()
+        self._require_clean()
+        self._require_main()
+        self._switch_branch(branch, start=f"{ORIGIN}/{self.main}")
+        self._git("push", "--set-upstream", ORIGIN, branch, write=True, remote=True)
+        return self.status(branch)
+
+    def commit_files(self, branch: str, files: dict[str, str], message: str) -> str | None:
+        """Commit these files' new text on the branch, as pushed plus this one commit.
+
+        The branch is first put back where origin has it, so a second run after a crash
+        makes the same one commit. The new commit's sha; None when nothing changed.
+        """
+        self._require_clean()
+        self._switch_branch(branch, start=None)
+        if _remote(branch) in self._refs(_remote(branch)):
+            self._git("reset", "--hard", f"{ORIGIN}/{branch}", write=True)
+        for name, text in files.items():
+            (self.path / name).write_text(text, encoding="utf-8")
+        self._git("add", "--", *files, write=True)
+        if not self._changed_files():
+            return None
+        self._git("commit", "--quiet", "--message", message, write=True)
+        return self.resolve("HEAD")
+
+    def push_branch(self, branch: str) -> str:
+        """Push the local branch to origin; the sha pushed."""
+        self._git("push", ORIGIN, f"{_local(branch)}:{_local(branch)}", write=True, remote=True)
+        return self.resolve(_local(branch))
+
     def _switch_branch(self, branch: str, start: str | None) -> None:
         """Switch to a local branch (fast-forwarded to origin), one from origin, or a new one."""
         local, remote = _local(branch), _remote(branch)

@@ -15,6 +15,7 @@ one sentence naming the file, the site and the key. Example::
     post_clone = ["drush deploy"]
     maintenance_on = ["drush state:set system.maintenance_mode 1"]
     maintenance_off = ["drush state:set system.maintenance_mode 0"]
+    tests = ["vendor/bin/phpunit --testsuite smoke"]  # after a deploy to test
     sanitize_sql = ["UPDATE webform_submission_data SET value = 'sanitized'"]
     allowed_emails = ["sales@acme.example"]     # a clone may keep these (published content)
     allowed_email_domains = ["agency.example"]  # and addresses at these domains
@@ -135,6 +136,10 @@ class Site(Model):
     """Commands run in the web container after the code is updated."""
     maintenance_on: list[str] = Field(default_factory=list)
     maintenance_off: list[str] = Field(default_factory=list)
+    tests: list[str] = Field(default_factory=list)
+    """The site's test commands, run in the web container after a deploy to test."""
+    composer: str = "composer"
+    """The site's Composer, as its dev environment's web container runs it."""
     sanitize_sql: list[str] = Field(default_factory=list)
     """Extra SQL run after the default Drupal sanitizing."""
     allowed_emails: list[str] = Field(default_factory=list)

@@ -27,6 +27,15 @@ PRIORITY_RANK = {
     "trivial": 5,
 }
 
+SITE_LABEL = "site:"
+"""A label `site:<id>` names a ticket's site (when no site field is configured)."""
+
+
+def site_label(site_id: str) -> str:
+    """The Jira label that names a site (Jira labels take no spaces)."""
+    return SITE_LABEL + "-".join(site_id.split())
+
+
 #: The fields a search asks Jira for (plus the resolved custom fields).
 BASE_FIELDS = (
     "summary",
@@ -177,8 +186,8 @@ def _site(fields: Mapping[str, Any], ids: FieldIds) -> str | None:
     if ids.site and (site := _option(fields.get(ids.site))):
         return site
     for label in fields.get("labels") or []:
-        if (text := clean_line(str(label))).startswith("site:"):
-            return text[5:]
+        if (text := clean_line(str(label))).startswith(SITE_LABEL):
+            return text[len(SITE_LABEL) :]
     return None
 
 

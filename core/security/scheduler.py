@@ -1,0 +1,226 @@
+"""Running rollouts: sites in order, bounded overall and per Docker engine, resumable.
+
+Each site runs as a job (kind `security-update`) through a `JobRunner`; the scheduler hands
+a free slot to the first waiting site (advisory risk, then support package) whose engine
+has room, so no slot idles while a site it may run waits. A site is claimed in the cache
+before its job starts, so two processes never run the same site, and one failing site only
+ends its own job. `recover` puts back in the queue the sites whose process died mid-run;
+they continue from their last finished step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from triage.core.board.service import Board
+from triage.core.config import RolloutSettings
+from triage.core.errors import NotFound
+from triage.core.jobs.owner import owner_alive
+from triage.core.jobs.reporting import Reporter
+from triage.core.jobs.runner import JobRunner
+from triage.core.security.rollout import due_for_prod, severity_rank
+from triage.core.security.site_update import SiteWork, UpdateContext, update_site
+from triage.core.sites.inventory import Inventory
+from triage.storage import jobs
+from triage.storage import rollouts as store
+from triage.storage import security as security_rows
+from triage.storage.errors import TriageError
+from triage.storage.models import Advisory, RolloutSite, RolloutState
+
+JOB_KIND = "security-update"
+SiteId = store.SiteId
+RETRYABLE = (RolloutState.FAILED, RolloutState.NO_FIX, RolloutState.SKIPPED)
+
+
+class ClosableWork(SiteWork):
+    """A `SiteWork` that holds connections (Docker) until closed."""
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class RunSummary:
+    """What one `run` did: the sites it started, how they ended, what waits."""
+
+    started: int = 0
+    states: Counter[str] = field(default_factory=Counter)
+    waiting_ticket: list[str] = field(default_factory=list)
+    """Sites whose ticket has not reached Jira yet (push, then resume)."""
+    timed_out: bool = False
+
+
+def ident(row: RolloutSite) -> SiteId:
+    """The key of a site's rollout row."""
+    return (row.advisory_id, row.package, row.site)
+
+
+class RolloutScheduler:
+    """Runs the queued sites of rollouts through a job runner, within the limits."""
+
+    def __init__(
+        self,
+        board: Board,
+        inventory: Inventory,
+        settings: RolloutSettings,
+        runner: JobRunner,
+        work: Callable[[], ClosableWork],
+    ) -> None:
+        self.board, self.inventory, self.settings = board, inventory, settings
+        self.runner, self.work = runner, work
+        self.engine = board.engine
+        self._lock = threading.Condition()
+        self._running: dict[SiteId, str] = {}
+
+    # -- the queue ------------------------------------------------------------------------------
+
+    def recover(self) -> list[SiteId]:
+        """Queue again the running sites whose job ended or whose process died."""
+        self.runner.recover()
+        back = []
+        for row in store.site_rows(self.engine):
+            if row.state is not RolloutState.RUNNING or ident(row) in self._running:
+                continue
+            job = jobs.read(self.engine, row.job_id) if row.job_id is not None else None
+            if job is not None and not job.state.finished and owner_alive(job):
+                continue
+            why = "its run ended early; it continues after its last finished step"
+            if store.requeue(self.engine, ident(row), [RolloutState.RUNNING], self.board.clock(),
+                             reason=why):  # fmt: skip
+                back.append(ident(row))
+        return back
+
+    def runnable(self, only: Iterable[tuple[str, str]] | None = None) -> list[RolloutSite]:
+        """The sites that may run now, in the order they are served."""
+        wanted = set(only) if only is not None else None
+        severities = {(r.advisory_id, r.package): r.severity for r in store.rollouts(self.engine)}
+        now = self.board.clock()
+        found = [
+            row
+            for row in store.site_rows(self.engine)
+            if (wanted is None or (row.advisory_id, row.package) in wanted)
+            and (row.state is RolloutState.QUEUED or due_for_prod(row, now))
+        ]
+        found.sort(
+            key=lambda row: (
+                severity_rank(severities.get((row.advisory_id, row.package), "")),
+                row.rank,
+                row.site,
+            )
+        )
+        return found
+
+    def retry(self, site: SiteId) -> None:
+        """Queue a failed, skipped or no-fix site again, from its last finished step."""
+        if not store.requeue(self.engine, site, RETRYABLE, self.board.clock()):
+            raise TriageError(
+                f"{site[2]} is not failed, skipped or without a fix in {site[0]}: only those "
+                "are retried"
+            )
+
+    def skip(self, site: SiteId, reason: str) -> None:
+        """Take a site out of the rollout, with a reason (audited)."""
+        if not reason.strip():
+            raise TriageError("say why the site is skipped: the reason is kept in the audit log")
+        if not store.skip(self.engine, site, reason.strip(), self.board.me.name,
+                          self.board.clock()):  # fmt: skip
+            raise TriageError(
+                f"{site[2]} is running (or not in {site[0]}): wait for its job to end, or "
+                "cancel it, then skip it"
+            )
+
+    # -- running --------------------------------------------------------------------------------
+
+    def run(
+        self, only: Iterable[tuple[str, str]] | None = None, timeout: float = 24 * 3600.0
+    ) -> RunSummary:
+        """Run every runnable site (of these rollouts), within the limits; wait for them."""
+        summary = RunSummary()
+        queue: list[RolloutSite] = []
+        for row in self.runnable(only):
+            if not row.ticket_key or row.ticket_key.startswith("NEW-"):
+                summary.waiting_ticket.append(row.site)
+            else:
+                queue.append(row)
+        advisories = {(a.id, a.package): a for a in security_rows.advisories(self.engine)}
+        deadline = time.monotonic() + timeout
+        ended: list[SiteId] = []
+        with self._lock:
+            while queue or self._running:
+                self._dispatch(queue, advisories, summary)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    summary.timed_out = True
+                    break
+                self._lock.wait(min(left, 1.0))
+            ended = [ident(row) for row in store.site_rows(self.engine)]
+        for row in store.site_rows(self.engine):
+            if ident(row) in set(ended):
+                summary.states[row.state.value] += 1
+        return summary
+
+    def _dispatch(
+        self,
+        queue: list[RolloutSite],
+        advisories: dict[tuple[str, str], Advisory],
+        summary: RunSummary,
+    ) -> None:
+        """Start the first queued sites whose engine has room, while slots are free."""
+        per_engine = Counter(self._running.values())
+        index = 0
+        while index < len(queue) and len(self._running) < self.settings.max_parallel:
+            row = queue[index]
+            if per_engine[row.engine] >= self.settings.per_engine:
+                index += 1
+                continue
+            queue.pop(index)
+            advisory = advisories.get((row.advisory_id, row.package))
+            if advisory is None or not store.claim(self.engine, ident(row), None,
+                                                   self.board.clock()):  # fmt: skip
+                continue
+            self._running[ident(row)] = row.engine
+            per_engine[row.engine] += 1
+            summary.started += 1
+            job_id = self.runner.submit(
+                JOB_KIND, row.site, "test", row.ticket_key, row.branch or None, False,
+                self._operation(ident(row), advisory),
+            )  # fmt: skip
+            store.update(self.engine, ident(row), self.board.clock(), job_id=job_id)
+
+    def _operation(self, site_id: SiteId, advisory: Advisory) -> Callable[[Reporter], str]:
+        def operation(reporter: Reporter) -> str:
+            try:
+                return self._update(site_id, advisory, reporter)
+            finally:
+                with self._lock:
+                    self._running.pop(site_id, None)
+                    self._lock.notify_all()
+
+        return operation
+
+    def _update(self, site_id: SiteId, advisory: Advisory, reporter: Reporter) -> str:
+        row = store.site_row(self.engine, site_id)
+        if row is None:
+            raise NotFound(f"{site_id[2]} is no longer in the rollout of {site_id[0]}")
+        try:
+            site = self.inventory.site(row.site)
+        except NotFound as gone:
+            store.update(self.engine, site_id, self.board.clock(), state=RolloutState.FAILED,
+                         reason=str(gone))  # fmt: skip
+            raise
+        work = self.work()
+        try:
+            context = UpdateContext(self.board, self.settings, work, self.board.clock)
+            return update_site(context, row, site, advisory, reporter)
+        finally:
+            work.close()
+
+
+def next_prod_window(engine: object, rows: list[RolloutSite]) -> datetime | None:
+    """The earliest moment a waiting site may go to production, if any waits."""
+    times = [row.prod_after for row in rows if row.state is RolloutState.WAITING and row.prod_after]
+    return min(times) if times else None

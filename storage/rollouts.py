@@ -1,0 +1,198 @@
+"""The rollouts of security advisories: one row per advisory, one per site, and their tickets.
+
+Starting a rollout writes the rollout, its sites and the creation of their tickets (outbox)
+in one transaction, so a crash leaves all of it or none; starting it again adds only the
+sites it did not have. A site is claimed for a run by one conditional UPDATE (queued →
+running), so two processes never run the same site; its last finished step is written as
+it finishes, which is where a resume continues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from triage.storage.db import session_scope
+from triage.storage.models import (
+    AuditEntry,
+    Comment,
+    OutboxEntry,
+    Rollout,
+    RolloutSite,
+    RolloutState,
+    Ticket,
+    table_of,
+    utcnow,
+)
+
+SITE = table_of(RolloutSite)
+IssueRows = tuple[Ticket, OutboxEntry, AuditEntry]
+SiteId = tuple[str, str, str]
+"""(advisory id, package, site)."""
+
+
+def start(
+    engine: Engine,
+    rollout: Rollout,
+    parent: IssueRows | None,
+    sites: Sequence[tuple[RolloutSite, IssueRows | None]],
+) -> tuple[Rollout, list[RolloutSite]]:
+    """Record the rollout and those of its sites it does not have yet, with their tickets.
+
+    `parent` is used only when the rollout is new. What was there is kept as it is.
+    """
+    with session_scope(engine) as session:
+        found = session.get(Rollout, (rollout.advisory_id, rollout.package))
+        if found is None:
+            if parent is not None:
+                rollout.ticket_key = parent[0].key
+                session.add_all(parent)
+            session.add(rollout)
+            found = rollout
+        known = {
+            row.site
+            for row in session.exec(
+                select(RolloutSite).where(
+                    RolloutSite.advisory_id == rollout.advisory_id,
+                    RolloutSite.package == rollout.package,
+                )
+            )
+        }
+        for row, issue in sites:
+            if row.site in known:
+                continue
+            if issue is not None:
+                row.ticket_key = issue[0].key
+                session.add_all(issue)
+            session.add(row)
+        session.flush()
+        session.expunge_all()
+    return found, site_rows(engine, rollout.advisory_id, rollout.package)
+
+
+def rollouts(engine: Engine) -> list[Rollout]:
+    """Every rollout, newest first."""
+    with Session(engine) as session:
+        query = select(Rollout).order_by(col(Rollout.started).desc(), col(Rollout.advisory_id))
+        return list(session.exec(query))
+
+
+def rollout(engine: Engine, advisory_id: str, package: str) -> Rollout | None:
+    """One rollout, or None."""
+    with Session(engine) as session:
+        return session.get(Rollout, (advisory_id, package))
+
+
+def site_rows(
+    engine: Engine, advisory_id: str | None = None, package: str | None = None
+) -> list[RolloutSite]:
+    """The sites of one rollout (or of all), in the order they are served."""
+    with Session(engine) as session:
+        query = select(RolloutSite)
+        if advisory_id is not None:
+            query = query.where(RolloutSite.advisory_id == advisory_id)
+        if package is not None:
+            query = query.where(RolloutSite.package == package)
+        query = query.order_by(
+            col(RolloutSite.advisory_id), col(RolloutSite.rank), col(RolloutSite.site)
+        )
+        return list(session.exec(query))
+
+
+def site_row(engine: Engine, ident: SiteId) -> RolloutSite | None:
+    """One site of a rollout, or None."""
+    with Session(engine) as session:
+        return session.get(RolloutSite, ident)
+
+
+def _where(ident: SiteId) -> sa.ColumnElement[bool]:
+    advisory_id, package, site = ident
+    return sa.and_(SITE.c.advisory_id == advisory_id, SITE.c.package == package,
+                   SITE.c.site == site)  # fmt: skip
+
+
+def claim(engine: Engine, ident: SiteId, job_id: int | None, now: datetime) -> bool:
+    """Take a queued (or due waiting) site for a run by `job_id`; False if it is not free."""
+    states = [RolloutState.QUEUED.value, RolloutState.WAITING.value]
+    with engine.begin() as connection:
+        done = connection.execute(
+            sa.update(SITE)
+            .where(_where(ident), SITE.c.state.in_(states))
+            .values(
+                state=RolloutState.RUNNING.value,
+                job_id=job_id,
+                attempts=SITE.c.attempts + 1,
+                updated=now,
+            )
+        )
+        return done.rowcount == 1
+
+
+def update(engine: Engine, ident: SiteId, now: datetime | None = None, **values: object) -> None:
+    """Write some of a site's fields (its step, state, reason, …)."""
+    values = {
+        name: value.value if isinstance(value, RolloutState) else value
+        for name, value in values.items()
+    }
+    with engine.begin() as connection:
+        connection.execute(sa.update(SITE).where(_where(ident)).values(updated=now or utcnow(),
+                                                                         **values))  # fmt: skip
+
+
+def requeue(
+    engine: Engine,
+    ident: SiteId,
+    from_states: Sequence[RolloutState],
+    now: datetime,
+    *,
+    reason: str = "",
+    from_step: str | None = None,
+) -> bool:
+    """Put a site back in the queue (a retry, or a run whose process died); False if not."""
+    values: dict[str, object] = {"state": RolloutState.QUEUED.value, "reason": reason,
+                                 "updated": now}  # fmt: skip
+    if from_step is not None:
+        values["step"] = from_step
+    with engine.begin() as connection:
+        done = connection.execute(
+            sa.update(SITE)
+            .where(_where(ident), SITE.c.state.in_([s.value for s in from_states]))
+            .values(**values)
+        )
+        return done.rowcount == 1
+
+
+def skip(engine: Engine, ident: SiteId, reason: str, actor: str, now: datetime) -> bool:
+    """Take a site out of the rollout with a reason, audited; False if it is running or gone."""
+    with session_scope(engine) as session:
+        connection = session.connection()
+        done = connection.execute(
+            sa.update(SITE)
+            .where(_where(ident), SITE.c.state != RolloutState.RUNNING.value)
+            .values(state=RolloutState.SKIPPED.value, reason=reason, updated=now)
+        )
+        if done.rowcount != 1:
+            return False
+        row = session.get(RolloutSite, ident)
+        session.add(
+            AuditEntry(
+                at=now,
+                actor=actor,
+                action="rollout-skip",
+                ticket_key=row.ticket_key if row else None,
+                site=ident[2],
+                detail=f"{ident[0]} {ident[1]}: {reason}",
+            )
+        )
+    return True
+
+
+def has_comment(engine: Engine, key: str, body: str) -> bool:
+    """Whether the ticket already has (or queued) a comment with exactly this text."""
+    with Session(engine) as session:
+        query = select(Comment.id).where(Comment.ticket_key == key, Comment.body == body)
+        return session.exec(query.limit(1)).first() is not None
