@@ -4,21 +4,22 @@ Per advisory and site: `affected` when a version the site's lock pins (on main, 
 prod runs) satisfies the advisory's constraint; `patched` when the site has the package and
 no pinned version does; `unknown` when no lock of the site could be read yet, or the
 advisory is a PSA (a warning without versions). Sites without the package are not listed.
-The rollout's states (ticket, branch, test site, …) come on top of these later.
+Once an advisory's rollout started, a site in it can show its rollout state instead.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from triage.core.security.constraints import Constraint, parse
 from triage.core.security.versions import VersionError, normalize
+from triage.storage import rollouts
 from triage.storage import security as rows
-from triage.storage.models import Advisory, SiteLock, SitePackage
+from triage.storage.models import Advisory, RolloutSite, SiteLock, SitePackage
 
 AFFECTED, PATCHED, UNKNOWN = "affected", "patched", "unknown"
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "moderate": 2, "medium": 2, "low": 3}
@@ -34,11 +35,13 @@ class SiteMatch:
     version: str
     state: str
     ref: str = ""
+    ticket: str = ""
+    """The site's ticket in the advisory's rollout, once it started."""
 
     def as_json(self) -> dict[str, str]:
         """The JSON object `triage security --json` prints for a site."""
         return {"site": self.site, "package": self.package, "version": self.version,
-                "state": self.state, "ref": self.ref}  # fmt: skip
+                "state": self.state, "ref": self.ref, "ticket": self.ticket}  # fmt: skip
 
 
 @dataclass
@@ -51,6 +54,11 @@ class AdvisoryMatch:
     def count(self, state: str) -> int:
         """How many sites are in this state."""
         return sum(1 for site in self.sites if site.state == state)
+
+    def counts(self) -> list[tuple[str, int]]:
+        """Each state its sites are in, with how many, in the order the sites are listed."""
+        states = list(dict.fromkeys(site.state for site in self.sites))
+        return [(state, self.count(state)) for state in states]
 
     def as_json(self) -> dict[str, Any]:
         """The JSON object `triage security --json` prints for an advisory."""
@@ -124,8 +132,26 @@ def _site(
     return []
 
 
-def security_report(engine: Engine) -> list[AdvisoryMatch]:
-    """Every known advisory matched against what the sites run, from the cache."""
+def security_report(engine: Engine, *, with_rollouts: bool = False) -> list[AdvisoryMatch]:
+    """Every known advisory matched against what the sites run, from the cache.
+
+    `with_rollouts`: a site in an advisory's rollout shows its state there (queued, tested,
+    failed, …) and its ticket instead of affected.
+    """
     advisories = rows.advisories(engine)
     names = sorted({advisory.package for advisory in advisories})
-    return match(advisories, rows.locks(engine), rows.packages(engine, names))
+    found = match(advisories, rows.locks(engine), rows.packages(engine, names))
+    if with_rollouts:
+        rolled = {(r.advisory_id, r.package, r.site): r for r in rollouts.site_rows(engine)}
+        for entry in found:
+            a = entry.advisory
+            entry.sites = [
+                _in_rollout(site, rolled.get((a.id, a.package, site.site))) for site in entry.sites
+            ]
+    return found
+
+
+def _in_rollout(site: SiteMatch, row: RolloutSite | None) -> SiteMatch:
+    if row is None:
+        return site
+    return replace(site, state=row.state.value, ticket=row.ticket_key or "")

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from triage.core.board.service import Board
 from triage.core.config import RolloutSettings
@@ -37,7 +38,7 @@ SiteId = store.SiteId
 RETRYABLE = (RolloutState.FAILED, RolloutState.NO_FIX, RolloutState.SKIPPED)
 
 
-class ClosableWork(SiteWork):
+class ClosableWork(SiteWork, Protocol):
     """A `SiteWork` that holds connections (Docker) until closed."""
 
     def close(self) -> None: ...
@@ -75,6 +76,7 @@ class RolloutScheduler:
         self.engine = board.engine
         self._lock = threading.Condition()
         self._running: dict[SiteId, str] = {}
+        self._on_end: Callable[[SiteId], None] | None = None
 
     # -- the queue ------------------------------------------------------------------------------
 
@@ -116,29 +118,25 @@ class RolloutScheduler:
 
     def retry(self, site: SiteId) -> None:
         """Queue a failed, skipped or no-fix site again, from its last finished step."""
-        if not store.requeue(self.engine, site, RETRYABLE, self.board.clock()):
-            raise TriageError(
-                f"{site[2]} is not failed, skipped or without a fix in {site[0]}: only those "
-                "are retried"
-            )
+        retry_site(self.board, site)
 
     def skip(self, site: SiteId, reason: str) -> None:
         """Take a site out of the rollout, with a reason (audited)."""
-        if not reason.strip():
-            raise TriageError("say why the site is skipped: the reason is kept in the audit log")
-        if not store.skip(self.engine, site, reason.strip(), self.board.me.name,
-                          self.board.clock()):  # fmt: skip
-            raise TriageError(
-                f"{site[2]} is running (or not in {site[0]}): wait for its job to end, or "
-                "cancel it, then skip it"
-            )
+        skip_site(self.board, site, reason)
 
     # -- running --------------------------------------------------------------------------------
 
     def run(
-        self, only: Iterable[tuple[str, str]] | None = None, timeout: float = 24 * 3600.0
+        self,
+        only: Iterable[tuple[str, str]] | None = None,
+        timeout: float = 24 * 3600.0,
+        on_end: Callable[[SiteId], None] | None = None,
     ) -> RunSummary:
-        """Run every runnable site (of these rollouts), within the limits; wait for them."""
+        """Run every runnable site (of these rollouts), within the limits; wait for them.
+
+        `on_end` hears of each site as its run ends (from the job's thread).
+        """
+        self._on_end = on_end
         summary = RunSummary()
         queue: list[RolloutSite] = []
         for row in self.runnable(only):
@@ -148,7 +146,7 @@ class RolloutScheduler:
                 queue.append(row)
         advisories = {(a.id, a.package): a for a in security_rows.advisories(self.engine)}
         deadline = time.monotonic() + timeout
-        ended: list[SiteId] = []
+        started = {ident(row) for row in queue}
         with self._lock:
             while queue or self._running:
                 self._dispatch(queue, advisories, summary)
@@ -157,9 +155,8 @@ class RolloutScheduler:
                     summary.timed_out = True
                     break
                 self._lock.wait(min(left, 1.0))
-            ended = [ident(row) for row in store.site_rows(self.engine)]
         for row in store.site_rows(self.engine):
-            if ident(row) in set(ended):
+            if ident(row) in started:
                 summary.states[row.state.value] += 1
         return summary
 
@@ -196,6 +193,8 @@ class RolloutScheduler:
             try:
                 return self._update(site_id, advisory, reporter)
             finally:
+                if self._on_end is not None:
+                    self._on_end(site_id)
                 with self._lock:
                     self._running.pop(site_id, None)
                     self._lock.notify_all()
@@ -220,7 +219,27 @@ class RolloutScheduler:
             work.close()
 
 
-def next_prod_window(engine: object, rows: list[RolloutSite]) -> datetime | None:
+def retry_site(board: Board, site: SiteId) -> None:
+    """Queue a failed, skipped or no-fix site again, from its last finished step."""
+    if not store.requeue(board.engine, site, RETRYABLE, board.clock()):
+        raise TriageError(
+            f"{site[2]} is not failed, skipped or without a fix in {site[0]}: only those "
+            "are retried"
+        )
+
+
+def skip_site(board: Board, site: SiteId, reason: str) -> None:
+    """Take a site out of the rollout, with a reason (audited)."""
+    if not reason.strip():
+        raise TriageError("say why the site is skipped: the reason is kept in the audit log")
+    if not store.skip(board.engine, site, reason.strip(), board.me.name, board.clock()):
+        raise TriageError(
+            f"{site[2]} is running (or not in {site[0]}): wait for its job to end, or "
+            "cancel it, then skip it"
+        )
+
+
+def next_prod_window(rows: list[RolloutSite]) -> datetime | None:
     """The earliest moment a waiting site may go to production, if any waits."""
     times = [row.prod_after for row in rows if row.state is RolloutState.WAITING and row.prod_after]
     return min(times) if times else None

@@ -46,7 +46,7 @@ def add_parsers(sub: Subparsers) -> None:
     resolve.add_argument("how", choices=RESOLUTIONS)
 
 
-def _jira(settings: Settings) -> tuple[Settings, Engine, JiraTracker]:
+def jira_for(settings: Settings) -> tuple[Settings, Engine, JiraTracker]:
     """The cache, and the Jira it mirrors: a demo cache reaches the demo running on it."""
     from triage.core.demo_run import jira_for_cache
     from triage.core.tracker import account
@@ -99,7 +99,7 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
         # Status and field names are Jira's text: one line each, no terminal control.
         print(("  ok   " if ok else "  FIX  ") + line(good if ok else bad))
 
-    settings, engine, tracker = _jira(settings)
+    settings, engine, tracker = jira_for(settings)
     print(f"Jira: {line(mask(settings.jira.url)) or '(none configured)'}")
     me = tracker.myself()
     identity.remember(engine, settings, me)
@@ -154,7 +154,7 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
     from triage.tui.cli.demo import _progress
     from triage.tui.safe_text import line
 
-    settings, engine, tracker = _jira(settings)
+    settings, engine, tracker = jira_for(settings)
     pushed = Pusher(engine, settings, tracker).run()
     result = Sync(engine, settings, tracker, progress=_progress).run(
         full=args.full, allow_deletes=args.allow_deletes
@@ -171,7 +171,7 @@ def run_push(args: argparse.Namespace, settings: Settings) -> int:
     from triage.core.tracker.push import Pusher
     from triage.tui.safe_text import line
 
-    settings, engine, tracker = _jira(settings)
+    settings, engine, tracker = jira_for(settings)
     result = Pusher(engine, settings, tracker).run()
     print(line(mask(result.summary())))
     return EXIT_PROBLEMS if result.conflicts or result.failed else 0
@@ -222,7 +222,7 @@ def run_resolve(args: argparse.Namespace, settings: Settings) -> int:
         # The watermark has passed Jira's move: fetch the ticket again to show Jira's state.
         from triage.core.tracker.rounds import refetch_tickets
 
-        settings, engine, tracker = _jira(settings)
+        settings, engine, tracker = jira_for(settings)
         refetch_tickets(engine, settings, tracker, [entry.ticket_key])
     print(f"change {entry.id} on {entry.ticket_key}: {entry.state.value}")
     return 0

@@ -15,6 +15,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from triage.tui.cli import rollout
 from triage.tui.cli.common import Subparsers
 
 if TYPE_CHECKING:
@@ -47,8 +48,9 @@ def add_parsers(sub: Subparsers) -> None:
     add.add_argument("--title", default="", help="a short title")
     add.add_argument("--link", default="", help="where the advisory is published")
 
-    security = sub.add_parser("security", help="each advisory and the sites it affects")
+    security = sub.add_parser("security", help="each advisory, the sites it affects, rollouts")
     security.add_argument("--json", action="store_true", help="print a JSON list")
+    rollout.add_parsers(security)
 
 
 def _engine(settings: Settings) -> Engine:
@@ -131,10 +133,12 @@ def run_advisories(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_security(args: argparse.Namespace, settings: Settings) -> int:
     """Each advisory, its severity, and the sites it concerns with their state."""
-    from triage.core.security.matching import AFFECTED, PATCHED, UNKNOWN, security_report
+    if args.security_command:
+        return rollout.run(args, settings)
+    from triage.core.security.matching import PATCHED, security_report
     from triage.tui.safe_text import line
 
-    report = security_report(_engine(settings))
+    report = security_report(_engine(settings), with_rollouts=True)
     if args.json:
         print(json.dumps([entry.as_json() for entry in report], indent=2))
         return 0
@@ -143,14 +147,15 @@ def run_security(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for entry in report:
         a = entry.advisory
-        counts = ", ".join(f"{entry.count(s)} {s}" for s in (AFFECTED, UNKNOWN, PATCHED))
+        counts = ", ".join(f"{count} {state}" for state, count in entry.counts())
         print(line(f"{a.id}  {a.severity or '-'}  {a.package} {a.affected}  ({counts})"))
         if a.title:
             print(line(f"  {a.title}"))
         for site in entry.sites:
             if site.state != PATCHED:
                 where = f"{site.site} ({site.ref})" if site.ref else site.site
-                print(line(f"  {site.state:<9} {where}  {site.version}"))
+                ticket = f"  {site.ticket}" if site.ticket else ""
+                print(line(f"  {site.state:<9} {where}  {site.version}{ticket}"))
     return 0
 
 
