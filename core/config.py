@@ -198,8 +198,6 @@ class RolloutSettings(Section):
     """For the sites of a package not listed: to the test site and stop."""
     package_order: list[str] = Field(default_factory=list)
     """Support packages served first, in this order (e.g. Platinum, Gold); others after."""
-    step_timeout_seconds: float = Field(default=1800.0, gt=0, le=24 * 3600)
-    """A composer command of a site's update that runs longer is stopped and reported."""
 
     def stage(self, package: str) -> RolloutStage:
         """How far the sites of a support package go."""

@@ -217,3 +217,27 @@ def _site_description(advisory: Advisory, site: Site, version: str, stage: str) 
 def due_for_prod(row: RolloutSite, now: datetime) -> bool:
     """Whether a site waiting for its window may go to production now."""
     return row.state is RolloutState.WAITING and (row.prod_after is None or row.prod_after <= now)
+
+
+def report_to_parent(board: Board, advisory_id: str, package: str) -> bool:
+    """Once every site of a rollout has finished, say how each ended on the parent ticket.
+
+    Written once (the same text is not commented twice); whether it commented now.
+    """
+    rollout = store.rollout(board.engine, advisory_id, package)
+    sites = store.site_rows(board.engine, advisory_id, package)
+    if rollout is None or not rollout.ticket_key or not sites:
+        return False
+    if not all(row.state.finished for row in sites):
+        return False
+    lines = [f"The rollout of {advisory_id} ({package}) has finished:"]
+    for row in sites:
+        versions = f"{row.version} → {row.new_version}" if row.new_version else row.version
+        ticket = f" ({row.ticket_key})" if row.ticket_key else ""
+        why = f": {row.reason}" if row.reason else ""
+        lines.append(f"- {row.site}{ticket}: {row.state.value}, {versions}{why}")
+    body = "\n".join(lines)
+    if store.has_comment(board.engine, rollout.ticket_key, body):
+        return False
+    board.comment(rollout.ticket_key, body)
+    return True

@@ -24,7 +24,7 @@ from triage.core.errors import NotFound
 from triage.core.jobs.owner import owner_alive
 from triage.core.jobs.reporting import Reporter
 from triage.core.jobs.runner import JobRunner
-from triage.core.security.rollout import due_for_prod, severity_rank
+from triage.core.security.rollout import due_for_prod, report_to_parent, severity_rank
 from triage.core.security.site_update import SiteWork, UpdateContext, update_site
 from triage.core.sites.inventory import Inventory
 from triage.storage import jobs
@@ -155,9 +155,12 @@ class RolloutScheduler:
                     summary.timed_out = True
                     break
                 self._lock.wait(min(left, 1.0))
-        for row in store.site_rows(self.engine):
+        rows = store.site_rows(self.engine)
+        for row in rows:
             if ident(row) in started:
                 summary.states[row.state.value] += 1
+        for advisory_id, package in {(row.advisory_id, row.package) for row in rows}:
+            report_to_parent(self.board, advisory_id, package)
         return summary
 
     def _dispatch(
