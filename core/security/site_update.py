@@ -262,6 +262,13 @@ class _Run:
         if ticket.column is BoardColumn.PO_REVIEW:
             self._move(BoardColumn.READY_TO_DEPLOY,
                        "The client's agreed window for security updates has passed.")  # fmt: skip
+        column = board.ticket(self.key).column
+        if column is not BoardColumn.READY_TO_DEPLOY:
+            where = column.value if column else "no column"
+            raise UpdateFailed(
+                f"{self.key} is in {where}, not Ready To Deploy: production waits until it "
+                "is there (move it, then retry the site)"
+            )
         done = self.context.work.release(self.site, self.branch, self.key, self.reporter)
         outbox.record_facts(board.engine, self.key, prod_deploy_passed=True)
         self._move(BoardColumn.DONE, done)
