@@ -452,3 +452,36 @@ def test_git_never_prompts_and_speaks_english(
         Git(site, ListReporter()).ensure_checkout()
     assert seen.read_text().split() == ["0", "C"]
     assert os.environ["LC_ALL"] == "de_DE.UTF-8"
+
+
+# -- a security update's branch --------------------------------------------------------------
+
+UPDATE_BRANCH = "ACME-40-SA-CORE-2026-001"
+LOCK = '{"packages": [{"name": "drupal/core", "version": "10.3.6"}]}\n'
+
+
+def test_a_named_branch_is_made_from_main_once_and_pushed(cloned: World) -> None:
+    status = cloned.git.open_named_branch(UPDATE_BRANCH)
+    main = git(cloned.remote, "rev-parse", "main")
+    assert (status.branch, status.pushed, status.ahead) == (UPDATE_BRANCH, True, 0)
+    assert git(cloned.remote, "rev-parse", UPDATE_BRANCH) == main
+
+    again = cloned.git.open_named_branch(UPDATE_BRANCH)
+    assert again.head == status.head
+    branches = git(cloned.remote, "for-each-ref", "--format=%(refname)", "refs/heads/")
+    assert branches.splitlines() == ["refs/heads/ACME-40-SA-CORE-2026-001", "refs/heads/main"]
+
+
+def test_the_update_commit_is_made_once_even_when_redone_after_a_crash(cloned: World) -> None:
+    cloned.git.open_named_branch(UPDATE_BRANCH)
+    files = {"composer.lock": LOCK}
+    first = cloned.git.commit_files(UPDATE_BRANCH, files, "ACME-40: update drupal/core")
+    # A crash before the push: the run starts the step again from what origin has.
+    second = cloned.git.commit_files(UPDATE_BRANCH, files, "ACME-40: update drupal/core")
+    assert first and second
+    pushed = cloned.git.push_branch(UPDATE_BRANCH)
+    assert pushed == second == git(cloned.remote, "rev-parse", UPDATE_BRANCH)
+    ahead = git(cloned.remote, "rev-list", "--count", f"main..{UPDATE_BRANCH}")
+    assert ahead == "1"
+    assert git(cloned.remote, "show", f"{UPDATE_BRANCH}:composer.lock") + "\n" == LOCK
+    assert cloned.git.commit_files(UPDATE_BRANCH, files, "again") is None
