@@ -171,11 +171,12 @@ class RolloutScheduler:
     ) -> None:
         """Start the first queued sites whose engine has room, while slots are free."""
         per_engine = Counter(self._running.values())
+        busy = {site for _, _, site in self._running}
         index = 0
         while index < len(queue) and len(self._running) < self.settings.max_parallel:
             row = queue[index]
-            if per_engine[row.engine] >= self.settings.per_engine:
-                index += 1
+            if per_engine[row.engine] >= self.settings.per_engine or row.site in busy:
+                index += 1  # one update at a time per site: they share its checkout and dev
                 continue
             queue.pop(index)
             advisory = advisories.get((row.advisory_id, row.package))
@@ -184,6 +185,7 @@ class RolloutScheduler:
                 continue
             self._running[ident(row)] = row.engine
             per_engine[row.engine] += 1
+            busy.add(row.site)
             summary.started += 1
             job_id = self.runner.submit(
                 JOB_KIND, row.site, "test", row.ticket_key, row.branch or None, False,
