@@ -169,7 +169,7 @@ class Recorder:
 
 
 class FakeWork:
-    """A `SiteWork` that records its calls in a `Recorder` and does what the site's behaviour says."""
+    """A `SiteWork` that records its calls and does what each site's behaviour says."""
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
