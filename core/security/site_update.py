@@ -245,13 +245,14 @@ class _Run:
         board, site = self.context.board, self.site
         url = site.envs[TEST].url if TEST in site.envs else ""
         checks = "; ".join(self.results) if self.results else "smoke checks and tests passed"
-        body = (
+        head = (
             f"Security update for {self.advisory.id}: {self.advisory.package} "
             f"{self.row.version or '?'} → {self.new_version} on branch {self.branch}.\n"
-            f"Test site: {url or '(no URL set for test)'} — {checks}."
         )
+        body = f"{head}Test site: {url or '(no URL set for test)'} — {checks}."
         outbox.record_facts(board.engine, self.key, test_site_passed=True)
-        self.comment_once(body)
+        # A run resumed after the deploy no longer has its results: the head names the report.
+        self.comment_once(body, head)
         column = board.ticket(self.key).column
         if column is not None and column.position < BoardColumn.PO_REVIEW.position:
             self._move(BoardColumn.PO_REVIEW, "")
@@ -266,10 +267,10 @@ class _Run:
         outbox.record_facts(board.engine, self.key, prod_deploy_passed=True)
         self._move(BoardColumn.DONE, done)
 
-    def comment_once(self, body: str) -> bool:
-        """Comment on the ticket unless it already has this text; whether it commented."""
+    def comment_once(self, body: str, head: str = "") -> bool:
+        """Comment unless the ticket has this text (or one starting with `head`); whether it did."""
         engine = self.context.board.engine
-        if store.has_comment(engine, self.key, body):
+        if store.has_comment(engine, self.key, head or body, prefix=bool(head)):
             return False
         self.context.board.comment(self.key, body)
         return True
