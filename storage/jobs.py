@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -191,6 +191,64 @@ def end_step(engine: Engine, step_id: int, state: JobState, at: datetime, durati
             .where(JOB_STEP.c.id == step_id)
             .values(state=state, finished=at, duration_ms=duration_ms)
         )
+
+
+class StepStart(NamedTuple):
+    """A step began (the job's `position`-th)."""
+
+    job_id: int
+    position: int
+    name: str
+    at: datetime
+
+
+class StepEnd(NamedTuple):
+    """A step ended."""
+
+    job_id: int
+    position: int
+    state: JobState
+    at: datetime
+    duration_ms: int
+
+
+Record = dict[str, Any] | StepStart | StepEnd
+"""What a job's log writer queues: a log line's row, a step's start or its end."""
+
+
+def write_records(engine: Engine, records: Sequence[Record]) -> None:
+    """Write queued log lines and step records, in their order, in one transaction."""
+    with engine.begin() as connection:
+        lines: list[dict[str, Any]] = []
+        for record in records:
+            if isinstance(record, dict):
+                lines.append(record)
+                continue
+            if lines:
+                connection.execute(sa.insert(JOB_LOG), lines)
+                lines = []
+            if isinstance(record, StepStart):
+                connection.execute(
+                    sa.insert(JOB_STEP).values(
+                        job_id=record.job_id,
+                        position=record.position,
+                        name=record.name[:255],
+                        state=JobState.RUNNING,
+                        started=record.at,
+                    )  # fmt: skip
+                )
+            else:
+                connection.execute(
+                    sa.update(JOB_STEP)
+                    .where(
+                        JOB_STEP.c.job_id == record.job_id, JOB_STEP.c.position == record.position
+                    )  # fmt: skip
+                    .values(
+                        state=record.state, finished=record.at, duration_ms=record.duration_ms
+                    )  # fmt: skip
+                )
+        if lines:
+            connection.execute(sa.insert(JOB_LOG), lines)
 
 
 def write_log(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
