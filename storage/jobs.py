@@ -216,39 +216,43 @@ Record = dict[str, Any] | StepStart | StepEnd
 """What a job's log writer queues: a log line's row, a step's start or its end."""
 
 
+_INSERT_LOG = sa.insert(JOB_LOG)
+_INSERT_STEP = sa.insert(JOB_STEP)
+_END_STEP = (
+    sa.update(JOB_STEP)
+    .where(
+        JOB_STEP.c.job_id == sa.bindparam("b_job"),
+        JOB_STEP.c.position == sa.bindparam("b_position"),
+    )  # fmt: skip
+    .values(
+        state=sa.bindparam("b_state"),
+        finished=sa.bindparam("b_at"),
+        duration_ms=sa.bindparam("b_ms"),
+    )  # fmt: skip
+)
+"""Built once: a batch only binds its values (no statement to build and key per record)."""
+
+
 def write_records(engine: Engine, records: Sequence[Record]) -> None:
-    """Write queued log lines and step records, in their order, in one transaction."""
+    """Write queued log lines and step records in one transaction, a statement for each kind.
+
+    Steps start before they end, so the starts go first; lines name their step by name.
+    """
+    starts = [
+        {"job_id": r.job_id, "position": r.position, "name": r.name[:255],
+         "state": JobState.RUNNING, "started": r.at}
+        for r in records if isinstance(r, StepStart)
+    ]  # fmt: skip
+    ends = [
+        {"b_job": r.job_id, "b_position": r.position, "b_state": r.state, "b_at": r.at,
+         "b_ms": r.duration_ms}
+        for r in records if isinstance(r, StepEnd)
+    ]  # fmt: skip
+    lines = [r for r in records if isinstance(r, dict)]
     with engine.begin() as connection:
-        lines: list[dict[str, Any]] = []
-        for record in records:
-            if isinstance(record, dict):
-                lines.append(record)
-                continue
-            if lines:
-                connection.execute(sa.insert(JOB_LOG), lines)
-                lines = []
-            if isinstance(record, StepStart):
-                connection.execute(
-                    sa.insert(JOB_STEP).values(
-                        job_id=record.job_id,
-                        position=record.position,
-                        name=record.name[:255],
-                        state=JobState.RUNNING,
-                        started=record.at,
-                    )  # fmt: skip
-                )
-            else:
-                connection.execute(
-                    sa.update(JOB_STEP)
-                    .where(
-                        JOB_STEP.c.job_id == record.job_id, JOB_STEP.c.position == record.position
-                    )  # fmt: skip
-                    .values(
-                        state=record.state, finished=record.at, duration_ms=record.duration_ms
-                    )  # fmt: skip
-                )
-        if lines:
-            connection.execute(sa.insert(JOB_LOG), lines)
+        for statement, rows in ((_INSERT_STEP, starts), (_END_STEP, ends), (_INSERT_LOG, lines)):
+            if rows:
+                connection.execute(statement, rows)
 
 
 def write_log(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
