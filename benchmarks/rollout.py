@@ -90,7 +90,8 @@ def one_rollout(folder: Path, args: argparse.Namespace, scale: float) -> dict[st
     stop, polls, commits = threading.Event(), list[int](), list[int]()
     sa.event.listen(fleet.board.engine, "commit", lambda _: commits.append(1))
     StandIn.scale = scale
-    with JobRunner(fleet.board.engine, settings.max_parallel, "bench") as runner:
+    # More threads than sites at once: a job that ends records its end while the next starts.
+    with JobRunner(fleet.board.engine, settings.max_parallel + 4, "bench") as runner:
         scheduler = RolloutScheduler(fleet.board, fleet.inventory, settings, runner, StandIn)
         order = [row.site for row in scheduler.runnable()]
         poller = threading.Thread(target=poll, args=(fleet.board.engine, stop, polls))
