@@ -128,6 +128,8 @@ class LogWriter:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every line queued so far is written (or `timeout` passes)."""
+        if not self._thread.is_alive():  # closed: nothing more is written
+            return False
         written = threading.Event()
         self._queue.put(written)
         return written.wait(timeout)

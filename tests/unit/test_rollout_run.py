@@ -226,22 +226,23 @@ def test_after_a_crash_a_site_continues_after_its_last_finished_step(
 
 
 def test_the_report_is_commented_once_when_the_report_step_runs_twice(
-    sqlite_engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path
 ) -> None:
-    fleet = make_fleet(sqlite_engine, tmp_path, [make_site("acme-shop")])
+    # On both databases: the report is known by its first line, in SQL.
+    fleet = make_fleet(engine, tmp_path, [make_site("acme-shop")])
     fleet.run()
     # Killed after the comment and the move were written, before the step was.
     crash_after(fleet, "acme-shop", "deploy")
 
-    with JobRunner(sqlite_engine, 4, "Mia Me", fleet.clock) as runner:
+    with JobRunner(engine, 4, "Mia Me", fleet.clock) as runner:
         scheduler = fleet.scheduler(runner)
         scheduler.recover()
         scheduler.run(timeout=60)
 
     key = fleet.row("acme-shop").ticket_key
     assert fleet.row("acme-shop").state is RolloutState.TESTED
-    assert len(comments(sqlite_engine, key, "Security update for")) == 1
-    with Session(sqlite_engine) as session:
+    assert len(comments(engine, key, "Security update for")) == 1
+    with Session(engine) as session:
         query = select(OutboxEntry).where(OutboxEntry.ticket_key == key)
         moves = [e for e in session.exec(query) if e.kind is OutboxKind.MOVE]
     assert len(moves) == 1
