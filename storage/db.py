@@ -26,6 +26,7 @@ from sqlmodel import Session, SQLModel
 
 from triage.storage import models
 from triage.storage.errors import StorageError
+from triage.storage.sqlite_writes import SerialWrites, serialize_writes
 
 SCHEMA_VERSION = 1
 
@@ -122,7 +123,11 @@ def _sqlite_engine(database: str | None) -> Engine:
                 "set TRIAGE_DATA_DIR to a writable directory"
             )
         _create_private(Path(database))
-    engine = sa.create_engine(f"sqlite:///{database or ':memory:'}")
+    if not database or database == ":memory:":
+        engine = sa.create_engine("sqlite:///:memory:")
+    else:
+        engine = sa.create_engine(f"sqlite:///{database}", connect_args={"factory": SerialWrites})
+        serialize_writes(engine, os.path.realpath(database))
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -191,6 +191,68 @@ def end_step(engine: Engine, step_id: int, state: JobState, at: datetime, durati
             .where(JOB_STEP.c.id == step_id)
             .values(state=state, finished=at, duration_ms=duration_ms)
         )
+
+
+class StepStart(NamedTuple):
+    """A step began (the job's `position`-th)."""
+
+    job_id: int
+    position: int
+    name: str
+    at: datetime
+
+
+class StepEnd(NamedTuple):
+    """A step ended."""
+
+    job_id: int
+    position: int
+    state: JobState
+    at: datetime
+    duration_ms: int
+
+
+Record = dict[str, Any] | StepStart | StepEnd
+"""What a job's log writer queues: a log line's row, a step's start or its end."""
+
+
+_INSERT_LOG = sa.insert(JOB_LOG)
+_INSERT_STEP = sa.insert(JOB_STEP)
+_END_STEP = (
+    sa.update(JOB_STEP)
+    .where(
+        JOB_STEP.c.job_id == sa.bindparam("b_job"),
+        JOB_STEP.c.position == sa.bindparam("b_position"),
+    )  # fmt: skip
+    .values(
+        state=sa.bindparam("b_state"),
+        finished=sa.bindparam("b_at"),
+        duration_ms=sa.bindparam("b_ms"),
+    )  # fmt: skip
+)
+"""Built once: a batch only binds its values (no statement to build and key per record)."""
+
+
+def write_records(engine: Engine, records: Sequence[Record]) -> None:
+    """Write queued log lines and step records in one transaction, a statement for each kind.
+
+    Steps start before they end, so the starts go first; lines name their step by name.
+    """
+    starts = [
+        {"job_id": r.job_id, "position": r.position, "name": r.name[:255],
+         "state": JobState.RUNNING, "started": r.at}
+        for r in records if isinstance(r, StepStart)
+    ]  # fmt: skip
+    ends = [
+        {"b_job": r.job_id, "b_position": r.position, "b_state": r.state, "b_at": r.at,
+         "b_ms": r.duration_ms}
+        for r in records if isinstance(r, StepEnd)
+    ]  # fmt: skip
+    lines = [r for r in records if isinstance(r, dict)]
+    with engine.begin() as connection:
+        for statement, rows in ((_INSERT_STEP, starts), (_END_STEP, ends), (_INSERT_LOG, lines)):
+            if rows:
+                connection.execute(statement, rows)
 
 
 def write_log(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:

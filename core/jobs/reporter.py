@@ -24,6 +24,7 @@ LOG_BATCH = 500
 CANCEL_POLL_S = 0.5
 """How often a running job looks for a cancel sent by another process."""
 
+_RECORDS = (dict, jobs.StepStart, jobs.StepEnd)
 _logger = logging.getLogger(
     "triage.core.jobs.runner"
 )  # one logger for the jobs and their log writer
@@ -58,9 +59,11 @@ class JobReporter:
         (a rollback's steps must run whatever happens).
         """
         self._position += 1
-        name = mask(name)
-        engine, clock = self._engine, self._clock
-        step_id = jobs.start_step(engine, self._job_id, self._position, name, clock())
+        position, name, clock = self._position, mask(name), self._clock
+        self._writer.step_started(self._job_id, position, name, clock())
+        # On record before the step's work begins (a kill shows where it was), together
+        # with what other jobs queued meanwhile (the end of the step before, log lines).
+        self._writer.flush()
         self._stack.append(name)
         self.log(f"==> {name}")
         state = JobState.FAILED
@@ -74,7 +77,7 @@ class JobReporter:
         finally:
             self._stack.pop()
             duration = int((time.perf_counter() - started) * 1000)
-            jobs.end_step(engine, step_id, state, clock(), duration)
+            self._writer.step_ended(self._job_id, position, state, clock(), duration)
 
     def log(self, line: str) -> None:
         """Queue the line (or lines) for the job's record; written within a second."""
@@ -96,21 +99,37 @@ class JobReporter:
 
 
 class LogWriter:
-    """One thread that writes queued log lines in batches, so lines cost little."""
+    """One thread that writes queued log lines and step records in batches, so they cost little.
+
+    A step's start is written before the step runs (the reporter waits for it), its end
+    and its lines within LOG_LINGER_S (at the latest with the next step's start); the runner
+    flushes the writer before it records the job's end. One transaction writes whatever the
+    jobs queued meanwhile, so their steps share the cost of a commit.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._queue: queue.SimpleQueue[dict[str, Any] | threading.Event | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[jobs.Record | threading.Event | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="triage-job-log", daemon=True)
         self._thread.start()
 
     def put(self, row: dict[str, Any]) -> None:
         self._queue.put(row)
 
+    def step_started(self, job_id: int, position: int, name: str, at: datetime) -> None:
+        """Queue the record of a running step."""
+        self._queue.put(jobs.StepStart(job_id, position, name, at))
+
+    def step_ended(
+        self, job_id: int, position: int, state: JobState, at: datetime, duration_ms: int
+    ) -> None:
+        """Queue how a step ended and how long it took."""
+        self._queue.put(jobs.StepEnd(job_id, position, state, at, duration_ms))
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every line queued so far is written (or `timeout` passes)."""
+        if not self._thread.is_alive():  # closed: nothing more is written
+            return False
         written = threading.Event()
         self._queue.put(written)
         return written.wait(timeout)
@@ -123,19 +142,19 @@ class LogWriter:
         while True:
             batch = [self._queue.get()]
             deadline = time.monotonic() + LOG_LINGER_S
-            while len(batch) < LOG_BATCH and isinstance(batch[-1], dict):
+            while len(batch) < LOG_BATCH and isinstance(batch[-1], _RECORDS):
                 left = deadline - time.monotonic()
                 try:
                     item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 batch.append(item)
-            rows = [item for item in batch if isinstance(item, dict)]
-            if rows:
+            records = [item for item in batch if isinstance(item, _RECORDS)]
+            if records:
                 try:
-                    jobs.write_log(self._engine, rows)
+                    jobs.write_records(self._engine, records)
                 except Exception:  # a lost log line must not kill the job
-                    _logger.exception("could not write %d job log lines", len(rows))
+                    _logger.exception("could not write %d job records", len(records))
             for item in batch:
                 if isinstance(item, threading.Event):
                     item.set()

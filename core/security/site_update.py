@@ -125,6 +125,7 @@ def update_site(
         )
     run = _Run(context, row, site, advisory, reporter, key)
     first = STEPS.index(row.step) + 1 if row.step in STEPS else 0
+    ended = False
     try:
         for name in STEPS[first:]:
             if name == "prod" and row.stage != "prod":
@@ -138,18 +139,23 @@ def update_site(
             with reporter.step(name):
                 getattr(run, "step_" + name)()
             row.step = name
-            store.update(engine, ident, context.clock(), step=name, **run.written)
+            # One write per step: its end, what it learnt, and the state it leaves the site in.
+            values: dict[str, object] = {"step": name, **run.written}
             run.written = {}
             if name == "report" and row.stage == "prod":
                 window = timedelta(hours=context.settings.stage(site.package).window_hours)
-                row.prod_after = context.clock() + window
-                store.update(engine, ident, context.clock(), prod_after=row.prod_after)
+                row.prod_after = values["prod_after"] = context.clock() + window
                 if row.prod_after > context.clock():
-                    store.update(engine, ident, context.clock(), state=RolloutState.WAITING)
+                    store.update(engine, ident, context.clock(), state=RolloutState.WAITING,
+                                 **values)  # fmt: skip
                     return (
                         f"{site.id}: {run.new_version} on its test site; production after "
                         f"{row.prod_after:%F %H:%M} UTC"
                     )
+            elif name in ("report", "prod"):
+                values.update(state=_final(row), reason="")
+                ended = True
+            store.update(engine, ident, context.clock(), **values)
     except NoFix as no_fix:
         store.update(engine, ident, context.clock(), state=RolloutState.NO_FIX,
                      reason=str(no_fix), **run.written)  # fmt: skip
@@ -161,10 +167,16 @@ def update_site(
         store.update(engine, ident, context.clock(), state=RolloutState.FAILED,
                      reason=str(error) or type(error).__name__, **run.written)  # fmt: skip
         raise
-    final = RolloutState.DEPLOYED if row.step == "prod" else RolloutState.TESTED
-    store.update(engine, ident, context.clock(), state=final, reason="")
+    final = _final(row)
+    if not ended:  # resumed after its last step, whose write did not set the state
+        store.update(engine, ident, context.clock(), state=final, reason="")
     where = "production" if final is RolloutState.DEPLOYED else "its test site"
     return f"{site.id}: {advisory.package} {row.new_version or run.new_version} on {where}"
+
+
+def _final(row: RolloutSite) -> RolloutState:
+    """Where a site ends once its last step is done."""
+    return RolloutState.DEPLOYED if row.step == "prod" else RolloutState.TESTED
 
 
 class _Run:
@@ -245,13 +257,14 @@ class _Run:
         board, site = self.context.board, self.site
         url = site.envs[TEST].url if TEST in site.envs else ""
         checks = "; ".join(self.results) if self.results else "smoke checks and tests passed"
-        body = (
+        head = (
             f"Security update for {self.advisory.id}: {self.advisory.package} "
             f"{self.row.version or '?'} → {self.new_version} on branch {self.branch}.\n"
-            f"Test site: {url or '(no URL set for test)'} — {checks}."
         )
+        body = f"{head}Test site: {url or '(no URL set for test)'} — {checks}."
         outbox.record_facts(board.engine, self.key, test_site_passed=True)
-        self.comment_once(body)
+        # A run resumed after the deploy no longer has its results: the head names the report.
+        self.comment_once(body, head)
         column = board.ticket(self.key).column
         if column is not None and column.position < BoardColumn.PO_REVIEW.position:
             self._move(BoardColumn.PO_REVIEW, "")
@@ -273,10 +286,10 @@ class _Run:
         outbox.record_facts(board.engine, self.key, prod_deploy_passed=True)
         self._move(BoardColumn.DONE, done)
 
-    def comment_once(self, body: str) -> bool:
-        """Comment on the ticket unless it already has this text; whether it commented."""
+    def comment_once(self, body: str, head: str = "") -> bool:
+        """Comment unless the ticket has this text (or one starting with `head`); whether it did."""
         engine = self.context.board.engine
-        if store.has_comment(engine, self.key, body):
+        if store.has_comment(engine, self.key, head or body, prefix=bool(head)):
             return False
         self.context.board.comment(self.key, body)
         return True
