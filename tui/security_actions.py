@@ -19,18 +19,19 @@ from textual.message import Message
 from textual.screen import Screen
 
 from triage.storage.errors import TriageError
-from triage.tui.screens.fleet import FleetScreen
-from triage.tui.screens.security import SecurityScreen
 from triage.tui.sync_status import PushFinished
 
 if TYPE_CHECKING:
-    # Imported where used: the first frame needs none of the rollout machinery.
+    # Imported where used: the first frame needs none of the rollout machinery, so the
+    # screens' messages are handled by name (on_security_screen_…, on_fleet_screen_…).
     from triage.core.board.service import Board
     from triage.core.jobs.runner import JobRunner
     from triage.core.security.rollout import Started
     from triage.core.security.scheduler import ClosableWork, RolloutScheduler, RunSummary
     from triage.core.sites.inventory import Inventory
     from triage.tui.jira_sync import TrackerFactory
+    from triage.tui.screens.fleet import FleetScreen
+    from triage.tui.screens.security import SecurityScreen
 
 Only = list[tuple[str, str]]
 """Rollouts to run, by (advisory id, package); None for all."""
@@ -85,9 +86,11 @@ class SecurityActions(App[None]):
         )
 
     def action_security(self) -> None:
+        from triage.core.security.progress import rollout_progress
+        from triage.tui.screens.security import SecurityScreen
+
         if isinstance(self.screen, SecurityScreen):
             return
-        from triage.core.security.progress import rollout_progress
 
         engine = self.board.engine
         self.push_screen(SecurityScreen(lambda: rollout_progress(engine), self.rollouts_busy))
@@ -124,9 +127,10 @@ class SecurityActions(App[None]):
 
     # -- the security screen ------------------------------------------------------------------
 
-    @on(SecurityScreen.FleetWanted)
-    def open_fleet(self, event: SecurityScreen.FleetWanted) -> None:
+    def on_security_screen_fleet_wanted(self, event: SecurityScreen.FleetWanted) -> None:
+        """Open the fleet screen of the advisory chosen."""
         from triage.storage import rollouts as store
+        from triage.tui.screens.fleet import FleetScreen
 
         engine = self.board.engine
         advisory_id, package = event.entry.advisory.id, event.entry.advisory.package
@@ -139,8 +143,8 @@ class SecurityActions(App[None]):
             )
         )
 
-    @on(SecurityScreen.StartWanted)
-    def confirm_start(self, event: SecurityScreen.StartWanted) -> None:
+    def on_security_screen_start_wanted(self, event: SecurityScreen.StartWanted) -> None:
+        """Ask, then start the rollout of the advisory chosen."""
         self.ask_and_start(event.entry.advisory.id, event.entry.advisory.package,
                            event.entry.affected, event.entry.rollout is not None)  # fmt: skip
 
@@ -208,8 +212,8 @@ class SecurityActions(App[None]):
             only, self._run_after_push = self._run_after_push, None
             self.run_rollouts(only)
 
-    @on(SecurityScreen.RunWanted)
-    def run_all(self) -> None:
+    def on_security_screen_run_wanted(self) -> None:
+        """Run every rollout's queued sites."""
         if self._runs:
             self.notify("The rollouts run already; new sites join as slots free up.")
         self.run_rollouts(None)
@@ -252,8 +256,8 @@ class SecurityActions(App[None]):
 
     # -- the fleet screen ---------------------------------------------------------------------
 
-    @on(FleetScreen.JobWanted)
-    def open_site_job(self, event: FleetScreen.JobWanted) -> None:
+    def on_fleet_screen_job_wanted(self, event: FleetScreen.JobWanted) -> None:
+        """Open a site's job log."""
         from triage.tui.screens.jobs import JobScreen
 
         try:
@@ -261,12 +265,12 @@ class SecurityActions(App[None]):
         except TriageError as error:
             self.notify(str(error), severity="error")
 
-    @on(FleetScreen.TicketWanted)
-    def open_site_ticket(self, event: FleetScreen.TicketWanted) -> None:
+    def on_fleet_screen_ticket_wanted(self, event: FleetScreen.TicketWanted) -> None:
+        """Open a site's ticket."""
         self.action_open_ticket(event.key)
 
-    @on(FleetScreen.RetryWanted)
-    def retry_site(self, event: FleetScreen.RetryWanted) -> None:
+    def on_fleet_screen_retry_wanted(self, event: FleetScreen.RetryWanted) -> None:
+        """Queue a site again and run its rollout."""
         try:
             self.scheduler().retry(event.site)
         except TriageError as error:
@@ -276,8 +280,8 @@ class SecurityActions(App[None]):
         self._reload_screens()
         self.run_rollouts([event.site[:2]])
 
-    @on(FleetScreen.SkipWanted)
-    def skip_site(self, event: FleetScreen.SkipWanted) -> None:
+    def on_fleet_screen_skip_wanted(self, event: FleetScreen.SkipWanted) -> None:
+        """Take a site out of its rollout, with the reason typed."""
         try:
             self.scheduler().skip(event.site, event.reason)
         except TriageError as error:
@@ -287,6 +291,9 @@ class SecurityActions(App[None]):
         self._reload_screens()
 
     def _reload_screens(self) -> None:
+        from triage.tui.screens.fleet import FleetScreen
+        from triage.tui.screens.security import SecurityScreen
+
         for screen in self.screen_stack:
             if isinstance(screen, (SecurityScreen, FleetScreen)):
                 screen.reload()

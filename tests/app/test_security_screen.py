@@ -9,6 +9,8 @@ git and Docker work of a site's update.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -435,3 +437,15 @@ async def test_without_a_sites_inventory_r_says_so(
         await settle(pilot)
         assert f"no sites inventory at {tmp_path / 'none.toml'}" in said(app)
         assert isinstance(app.screen, SecurityScreen)
+
+
+def test_the_board_loads_none_of_the_rollout_machinery() -> None:
+    probe = (
+        "import json, sys, triage.tui.app; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith("
+        "('triage.core.security', 'triage.tui.screens.security', 'triage.tui.screens.fleet')))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert json.loads(done.stdout) == []
