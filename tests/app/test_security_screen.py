@@ -26,6 +26,9 @@ from triage.core.security.scheduler import ClosableWork
 from triage.core.security.site_update import Audit
 from triage.core.security.site_work import DockerSiteWork
 from triage.core.sites.inventory import Site
+from triage.core.tracker.client import Credentials, JiraTracker
+from triage.sandbox.agency import build_agency
+from triage.sandbox.jira_server import JiraSandbox
 from triage.storage import rollouts as store
 from triage.storage import security as security_rows
 from triage.storage.db import session_scope
@@ -147,7 +150,7 @@ def seed_rollout(board: Board) -> list[str]:
 
 
 class StandInWork:
-    """A site's update work that touches nothing: composer "updates" core to 10.4.9."""
+    """A site's update work that touches nothing: composer "updates" to secure versions."""
 
     calls: list[str] = []
 
@@ -158,7 +161,8 @@ class StandInWork:
         self, site: Site, branch: str, packages: list[str], reporter: Reporter
     ) -> dict[str, str]:
         self.calls.append(f"update {site.id}")
-        lock = {"packages": [{"name": "drupal/core", "version": "10.4.9"}]}
+        secure = {"drupal/core": "10.4.9", "drupal/token": "1.15.0"}
+        lock = {"packages": [{"name": name, "version": v} for name, v in secure.items()]}
         return {"composer.json": "{}", "composer.lock": json.dumps(lock)}
 
     def commit(self, site: Site, branch: str, files: dict[str, str], message: str,
@@ -449,3 +453,47 @@ def test_the_board_loads_none_of_the_rollout_machinery() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
     )
     assert json.loads(done.stdout) == []
+
+
+async def test_a_started_rollout_reaches_jira_then_its_sites_run(
+    make_board: Callable[..., Board], tmp_path: Path
+) -> None:
+    board = make_board(
+        sites_file=str(sites_toml(tmp_path / "sites.toml")), jira={"projects": ["SUP"]}
+    )
+    seed_fleet(board)
+    now = board.clock()
+    agency = build_agency(tickets=120, seed=3, now=now)
+    me = next(p for p in agency.people if p.account_id == board.me.account_id)
+    sandbox = JiraSandbox.from_agency(agency, flavour="cloud", user=me.email)
+    sandbox.set_clock(lambda: now)
+    sandbox.start()
+
+    def tracker() -> JiraTracker:
+        return JiraTracker(Credentials(sandbox.url, sandbox.token, sandbox.user), "cloud")
+
+    app = make_app(board, tracker)
+    StandInWork.calls = []
+    app.site_work = StandInWork
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await settle(pilot)
+            await open_security(pilot)
+            await pilot.press("j", "u")
+            await pilot.pause()
+            await pilot.press("y")
+            for _ in range(4):  # the start, the push, the run, the screen reading again
+                await settle(pilot)
+    finally:
+        sandbox.stop()
+    rows = store.site_rows(board.engine, TOKEN, "drupal/token")
+    updated = [row for row in rows if row.state is not RolloutState.PATCHED]
+    assert [(row.site, row.state) for row in updated] == [
+        ("acme-www", RolloutState.TESTED),
+        ("hooli-blog", RolloutState.TESTED),
+    ]
+    assert all((row.ticket_key or "").startswith("SUP-") for row in updated)
+    assert sandbox.calls["issue.post"] == 3  # the parent and one per affected site, once
+    parent = store.rollout(board.engine, TOKEN, "drupal/token")
+    assert parent is not None and (parent.ticket_key or "").startswith("SUP-")
+    assert {"branch acme-www", "branch hooli-blog"} <= set(StandInWork.calls)
