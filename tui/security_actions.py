@@ -1,40 +1,28 @@
 """The app's security releases: `S` opens the advisories, enter an advisory's fleet.
 
-Starting a rollout is one core call in a worker (its tickets go to the outbox), then the
-app pushes at once; once the push has run, the started rollout's sites run. The rollouts
-run through a `RolloutScheduler` with its own job runner (`security.rollout.max_parallel`
-jobs), in a thread worker of the app, so they go on when the screens close. Retry and
-skip are one conditional UPDATE each: done in the key press.
+Starting a rollout is one core call in a worker (its tickets go to the outbox), after a
+yes; then the app pushes at once, and once the push has run, the started rollout's sites
+run (tui.rollout_actions runs them, and takes the fleet screen's keys).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.message import Message
 from textual.screen import Screen
 
 from triage.storage.errors import TriageError
+from triage.tui.rollout_actions import Only, RolloutActions
 from triage.tui.sync_status import PushFinished
 
 if TYPE_CHECKING:
-    # Imported where used: the first frame needs none of the rollout machinery, so the
-    # screens' messages are handled by name (on_security_screen_…, on_fleet_screen_…).
-    from triage.core.board.service import Board
-    from triage.core.jobs.runner import JobRunner
     from triage.core.security.rollout import Started
-    from triage.core.security.scheduler import ClosableWork, RolloutScheduler, RunSummary
-    from triage.core.sites.inventory import Inventory
     from triage.tui.jira_sync import TrackerFactory
-    from triage.tui.screens.fleet import FleetScreen
     from triage.tui.screens.security import SecurityScreen
-
-Only = list[tuple[str, str]]
-"""Rollouts to run, by (advisory id, package); None for all."""
 
 
 class RolloutStarted(Message):
@@ -46,36 +34,15 @@ class RolloutStarted(Message):
         self.error = error
 
 
-class RolloutsRan(Message):
-    """A run of the rollouts ended, or could not start: `error` says why."""
+class SecurityActions(RolloutActions):
+    """Part of the app: the security screen, and starting rollouts (with their push)."""
 
-    def __init__(self, summary: RunSummary | None, error: str = "") -> None:
-        super().__init__()
-        self.summary = summary
-        self.error = error
-
-
-class SecurityActions(App[None]):
-    """Part of the app: the security and fleet screens, and the rollouts they start and run."""
-
-    board: Board
     tracker_factory: TrackerFactory | None
-    _scheduler: RolloutScheduler | None = None
-    _rollout_runner: JobRunner | None = None
-    _runs = 0
     _run_after_push: Only | None = None
-    site_work: Callable[[], ClosableWork] | None = None
-    """Makes the work of one site's update; None: the real one (git and Docker)."""
-    _scheduler_lock = threading.Lock()
-    """Guards the scheduler's making and the count of runs (workers are threads)."""
 
-    if TYPE_CHECKING:  # the other parts of the app define these
+    if TYPE_CHECKING:  # the Jira part of the app defines it
 
-        @property
-        def runner(self) -> JobRunner: ...
-        def inventory(self) -> Inventory | None: ...
         def push_changes(self) -> Any: ...
-        def action_open_ticket(self, key: str | None = None) -> None: ...
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -94,36 +61,6 @@ class SecurityActions(App[None]):
 
         engine = self.board.engine
         self.push_screen(SecurityScreen(lambda: rollout_progress(engine), self.rollouts_busy))
-
-    def rollouts_busy(self) -> bool:
-        """Whether the app starts or runs a rollout now."""
-        return self._runs > 0 or any(
-            w.group == "security-start" and not w.is_finished for w in self.workers
-        )
-
-    def scheduler(self) -> RolloutScheduler:
-        """The scheduler over the sites inventory, made on first use; TriageError without one."""
-        with self._scheduler_lock:
-            if self._scheduler is None:
-                from triage.core.jobs.runner import JobRunner
-                from triage.core.security.scheduler import RolloutScheduler
-                from triage.core.security.site_work import DockerSiteWork
-
-                inventory = self._inventory()
-                board = self.board
-                limits = board.settings.security.rollout
-                runner = JobRunner(board.engine, limits.max_parallel, board.me.name, board.clock)
-                self._rollout_runner = runner
-                work = self.site_work or (lambda: DockerSiteWork(clock=board.clock))
-                self._scheduler = RolloutScheduler(board, inventory, limits, runner, work)
-            return self._scheduler
-
-    def _inventory(self) -> Inventory:
-        inventory = self.inventory()
-        if inventory is None:
-            path = self.board.settings.resolved_sites_file()
-            raise TriageError(f"no sites inventory at {path}: create it (README)")
-        return inventory
 
     # -- the security screen ------------------------------------------------------------------
 
@@ -214,86 +151,4 @@ class SecurityActions(App[None]):
 
     def on_security_screen_run_wanted(self) -> None:
         """Run every rollout's queued sites."""
-        if self._runs:
-            self.notify("The rollouts run already; new sites join as slots free up.")
         self.run_rollouts(None)
-
-    @work(thread=True, group="security-run", exit_on_error=False)
-    def run_rollouts(self, only: Only | None) -> None:
-        """Run the queued sites (of these rollouts) to their end: one scheduler run."""
-        try:
-            scheduler = self.scheduler()
-        except TriageError as error:
-            self.post_message(RolloutsRan(None, str(error)))
-            return
-        with self._scheduler_lock:
-            self._runs += 1
-            first = self._runs == 1
-        try:
-            if first:
-                scheduler.recover()  # nothing of ours runs: a crashed run's sites queue again
-            summary = scheduler.run(only)
-        except TriageError as error:
-            self.post_message(RolloutsRan(None, str(error)))
-            return
-        finally:
-            with self._scheduler_lock:
-                self._runs -= 1
-        self.post_message(RolloutsRan(summary))
-
-    @on(RolloutsRan)
-    def rollouts_ran(self, event: RolloutsRan) -> None:
-        self._reload_screens()
-        if event.error or event.summary is None:
-            self.notify(event.error, severity="error")
-            return
-        summary = event.summary
-        ended = ", ".join(f"{n} {state}" for state, n in sorted(summary.states.items()))
-        said = f"Rollout run: {summary.started} sites started" + (f"; {ended}" if ended else "")
-        if summary.waiting_ticket:
-            said += f"; {len(summary.waiting_ticket)} wait for their ticket to reach Jira"
-        self.notify(said + ".")
-
-    # -- the fleet screen ---------------------------------------------------------------------
-
-    def on_fleet_screen_job_wanted(self, event: FleetScreen.JobWanted) -> None:
-        """Open a site's job log."""
-        from triage.tui.screens.jobs import JobScreen
-
-        try:
-            self.push_screen(JobScreen(self._rollout_runner or self.runner, event.job_id))
-        except TriageError as error:
-            self.notify(str(error), severity="error")
-
-    def on_fleet_screen_ticket_wanted(self, event: FleetScreen.TicketWanted) -> None:
-        """Open a site's ticket."""
-        self.action_open_ticket(event.key)
-
-    def on_fleet_screen_retry_wanted(self, event: FleetScreen.RetryWanted) -> None:
-        """Queue a site again and run its rollout."""
-        try:
-            self.scheduler().retry(event.site)
-        except TriageError as error:
-            self.notify(str(error), severity="error")
-            return
-        self.notify(f"{event.site[2]} is queued again: it continues after its last step.")
-        self._reload_screens()
-        self.run_rollouts([event.site[:2]])
-
-    def on_fleet_screen_skip_wanted(self, event: FleetScreen.SkipWanted) -> None:
-        """Take a site out of its rollout, with the reason typed."""
-        try:
-            self.scheduler().skip(event.site, event.reason)
-        except TriageError as error:
-            self.notify(str(error), severity="error")
-            return
-        self.notify(f"{event.site[2]} skipped in {event.site[0]}; the audit log has why.")
-        self._reload_screens()
-
-    def _reload_screens(self) -> None:
-        from triage.tui.screens.fleet import FleetScreen
-        from triage.tui.screens.security import SecurityScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, (SecurityScreen, FleetScreen)):
-                screen.reload()

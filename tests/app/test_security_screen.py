@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from triage.storage.db import session_scope
 from triage.storage.models import (
     Advisory,
     AuditEntry,
+    JobState,
     OutboxEntry,
     OutboxKind,
     Rollout,
@@ -497,3 +499,86 @@ async def test_a_started_rollout_reaches_jira_then_its_sites_run(
     parent = store.rollout(board.engine, TOKEN, "drupal/token")
     assert parent is not None and (parent.ticket_key or "").startswith("SUP-")
     assert {"branch acme-www", "branch hooli-blog"} <= set(StandInWork.calls)
+
+
+class GatedWork(StandInWork):
+    """The stand-in, whose clone of prod waits for the test to open the gate."""
+
+    gate = threading.Event()
+
+    def clone_prod(self, site: Site, env: str, reporter: Reporter) -> None:
+        for _ in range(400):  # 20 s at most
+            reporter.check_cancelled()
+            if self.gate.wait(0.05):
+                return super().clone_prod(site, env, reporter)
+        raise AssertionError("the test never opened the gate")
+
+
+async def until_cloning(pilot: Any, app: TriageApp, *sites: str) -> None:
+    """Wait (bounded) until these sites are in their clone step."""
+    for _ in range(200):
+        rows = [site_state(app, site) for site in sites]
+        if all(row.state is RolloutState.RUNNING and row.step == "push" for row in rows):
+            return
+        await pilot.pause(0.05)
+    raise AssertionError([(row.site, row.state, row.step) for row in rows])
+
+
+@pytest.fixture
+def gated_app(security_app: TriageApp) -> TriageApp:
+    GatedWork.gate = threading.Event()
+    security_app.site_work = GatedWork
+    return security_app
+
+
+async def test_a_retry_joins_the_run_going_on(gated_app: TriageApp) -> None:
+    app = gated_app
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_security(pilot)
+        await pilot.press("r")
+        await until_cloning(pilot, app, "umbrella-shop")
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("j", "R")  # hooli-blog failed in its clone: it joins the run
+        await pilot.pause(0.3)
+        # Both slots of the engine are busy (security.rollout.per_engine = 2): it waits.
+        assert site_state(app, "hooli-blog").state is RolloutState.QUEUED
+        assert "hooli-blog is queued again" in said(app)
+        GatedWork.gate.set()
+        await settle(pilot)
+        await settle(pilot)
+    for site in ("hooli-blog", "initech-www", "umbrella-shop"):
+        assert site_state(app, site).state is RolloutState.TESTED, site
+    assert said(app).count("Rollout run:") == 1
+    assert "Rollout run: 3 sites started; 3 tested." in said(app)
+
+
+async def test_quitting_during_a_rollout_asks_then_queues_the_running_sites(
+    gated_app: TriageApp,
+) -> None:
+    app = gated_app
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_security(pilot)
+        await pilot.press("r")
+        await until_cloning(pilot, app, "initech-www", "umbrella-shop")
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("escape")  # no: the rollout goes on
+        await pilot.pause()
+        assert isinstance(app.screen, SecurityScreen) and app.is_running
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("y")
+        for _ in range(200):
+            if not app.is_running:
+                break
+            await pilot.pause(0.05)
+        assert not app.is_running
+    for site in ("initech-www", "umbrella-shop"):
+        row = site_state(app, site)
+        assert (row.state, row.step) == (RolloutState.QUEUED, "push"), site
+        assert row.reason.startswith("stopped when Triage quit")
+        assert row.job_id is not None
+        assert app.runner.job(row.job_id).state is JobState.CANCELLED
+    assert not any(call.startswith("clone ") for call in GatedWork.calls)
