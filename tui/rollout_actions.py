@@ -3,8 +3,8 @@
 The rollouts run through a `RolloutScheduler` with its own job runner
 (`security.rollout.max_parallel` jobs), inside one `RolloutLoop` in a thread worker of the
 app, so they go on when the screens close, and a site retried meanwhile joins the run.
-Retry and skip are one conditional UPDATE each: done in the key press. Quitting while sites
-are being updated asks first, then stops each at the end of its step and queues it again.
+Retry and skip are one core call each, in a worker. Quitting while sites are being updated
+asks first, then stops each at the end of its step and queues it again.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -28,11 +29,12 @@ if TYPE_CHECKING:
     from triage.core.security.run_loop import LoopOutcome, RolloutLoop
     from triage.core.security.scheduler import ClosableWork, RolloutScheduler
     from triage.core.sites.inventory import Inventory
-    from triage.storage.models import RolloutSite
     from triage.tui.screens.fleet import FleetScreen
 
 Only = list[tuple[str, str]]
 """Rollouts to run, by (advisory id, package); None for all."""
+SiteId = tuple[str, str, str]
+"""(advisory id, package, site)."""
 
 
 class RolloutsRan(Message):
@@ -44,6 +46,16 @@ class RolloutsRan(Message):
         super().__init__()
         self.outcome = outcome
         self.states = states or Counter()
+        self.error = error
+
+
+class SiteChanged(Message):
+    """A site was queued again (`retried`) or skipped, or not: `error` says why."""
+
+    def __init__(self, site: SiteId, retried: bool, error: str = "") -> None:
+        super().__init__()
+        self.site = site
+        self.retried = retried
         self.error = error
 
 
@@ -75,19 +87,21 @@ class RolloutActions(App[None]):
         )
 
     def scheduler(self) -> RolloutScheduler:
-        """The scheduler over the sites inventory, made on first use; TriageError without one."""
+        """The scheduler over the sites inventory, made on first use; TriageError without one.
+
+        Called in workers: it reads the inventory and starts a job runner.
+        """
         with self._scheduler_lock:
             if self._scheduler is None:
                 from triage.core.jobs.runner import JobRunner
                 from triage.core.security.scheduler import RolloutScheduler
-                from triage.core.security.site_work import DockerSiteWork
 
                 inventory = self._inventory()
                 board = self.board
                 limits = board.settings.security.rollout
                 runner = JobRunner(board.engine, limits.max_parallel, board.me.name, board.clock)
                 self._rollout_runner = runner
-                work = self.site_work or (lambda: DockerSiteWork(clock=board.clock))
+                work = self.site_work or (lambda: docker_work(board.clock))
                 self._scheduler = RolloutScheduler(board, inventory, limits, runner, work)
             return self._scheduler
 
@@ -96,7 +110,7 @@ class RolloutActions(App[None]):
         if self._rollouts is None:
             from triage.core.security.run_loop import RolloutLoop
 
-            self._rollouts = RolloutLoop(self.scheduler())
+            self._rollouts = RolloutLoop(self.scheduler)
         return self._rollouts
 
     def _inventory(self) -> Inventory:
@@ -108,11 +122,7 @@ class RolloutActions(App[None]):
 
     def run_rollouts(self, only: Only | None) -> None:
         """Run these rollouts' queued sites (None: all); a run going on takes them in."""
-        try:
-            loop = self.rollout_loop()
-        except TriageError as error:
-            self.notify(str(error), severity="error")
-            return
+        loop = self.rollout_loop()
         if loop.request(only):
             self.run_loop(loop)
         elif only is None:
@@ -121,6 +131,7 @@ class RolloutActions(App[None]):
     @work(thread=True, group="security-run", exit_on_error=False)
     def run_loop(self, loop: RolloutLoop) -> None:
         """Run the requested rollouts until none of their sites is left to run."""
+        from triage.core.security.scheduler import ident
         from triage.storage import rollouts as store
 
         try:
@@ -129,7 +140,7 @@ class RolloutActions(App[None]):
             self.post_message(RolloutsRan(None, error=str(error)))
             return
         rows = store.site_rows(self.board.engine)
-        states = Counter(row.state.value for row in rows if ident_of(row) in outcome.sites)
+        states = Counter(row.state.value for row in rows if ident(row) in outcome.sites)
         self.post_message(RolloutsRan(outcome, states))
 
     @on(RolloutsRan)
@@ -187,25 +198,38 @@ class RolloutActions(App[None]):
         self.action_open_ticket(event.key)
 
     def on_fleet_screen_retry_wanted(self, event: FleetScreen.RetryWanted) -> None:
-        """Queue a site again and run its rollout."""
-        try:
-            self.scheduler().retry(event.site)
-        except TriageError as error:
-            self.notify(str(error), severity="error")
-            return
-        self.notify(f"{event.site[2]} is queued again: it continues after its last step.")
-        self._reload_screens()
-        self.run_rollouts([event.site[:2]])
+        """Queue a site again (then its rollout runs)."""
+        self.change_site(event.site, None)
 
     def on_fleet_screen_skip_wanted(self, event: FleetScreen.SkipWanted) -> None:
         """Take a site out of its rollout, with the reason typed."""
+        self.change_site(event.site, event.reason)
+
+    @work(thread=True, group="security-site", exit_on_error=False)
+    def change_site(self, site: SiteId, skip_reason: str | None) -> None:
+        """Retry the site (no reason) or skip it: one core call, off the UI thread."""
         try:
-            self.scheduler().skip(event.site, event.reason)
+            if skip_reason is None:
+                self.scheduler().retry(site)
+            else:
+                self.scheduler().skip(site, skip_reason)
         except TriageError as error:
-            self.notify(str(error), severity="error")
+            self.post_message(SiteChanged(site, skip_reason is None, str(error)))
             return
-        self.notify(f"{event.site[2]} skipped in {event.site[0]}; the audit log has why.")
+        self.post_message(SiteChanged(site, skip_reason is None))
+
+    @on(SiteChanged)
+    def site_changed(self, event: SiteChanged) -> None:
+        if event.error:
+            self.notify(event.error, severity="error")
+            return
         self._reload_screens()
+        advisory_id, package, site = event.site
+        if event.retried:
+            self.notify(f"{site} is queued again: it continues after its last step.")
+            self.run_rollouts([(advisory_id, package)])
+        else:
+            self.notify(f"{site} skipped in {advisory_id}; the audit log has why.")
 
     def _reload_screens(self) -> None:
         from triage.tui.screens.fleet import FleetScreen
@@ -216,6 +240,8 @@ class RolloutActions(App[None]):
                 screen.reload()
 
 
-def ident_of(row: RolloutSite) -> tuple[str, str, str]:
-    """The key of a site's rollout row: (advisory id, package, site)."""
-    return (row.advisory_id, row.package, row.site)
+def docker_work(clock: Callable[[], datetime]) -> ClosableWork:
+    """The real work of a site's update (git and Docker), imported when a site first runs."""
+    from triage.core.security.site_work import DockerSiteWork
+
+    return DockerSiteWork(clock=clock)

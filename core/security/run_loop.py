@@ -11,6 +11,7 @@ over from one slice to the next, so slots never idle between them for long.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from triage.core.security.scheduler import RolloutScheduler, SiteId, ident
@@ -37,11 +38,13 @@ class RolloutLoop:
 
     def __init__(
         self,
-        scheduler: RolloutScheduler,
+        scheduler: Callable[[], RolloutScheduler],
         slice_seconds: float = SLICE_SECONDS,
         stop_timeout: float = 600.0,
     ) -> None:
-        self.scheduler = scheduler
+        self._make_scheduler = scheduler
+        self.scheduler: RolloutScheduler | None = None
+        """Made by the first `run` (it reads the inventory and starts a job runner)."""
         self.slice_seconds, self.stop_timeout = slice_seconds, stop_timeout
         self._lock = threading.Lock()
         self._all = False
@@ -76,29 +79,30 @@ class RolloutLoop:
         """Run slices until nothing requested is runnable or running (or `stop`)."""
         outcome = LoopOutcome()
         try:
-            self.scheduler.recover()  # a crashed process's sites continue too
+            scheduler = self.scheduler = self.scheduler or self._make_scheduler()
+            scheduler.recover()  # a crashed process's sites continue too
             while not self._stop.is_set():
                 with self._lock:
                     only = None if self._all else set(self._wanted)
                     self._again = False
-                outcome.sites.update(ident(row) for row in self.scheduler.runnable(only))
-                summary = self.scheduler.run(only, timeout=self.slice_seconds)
+                outcome.sites.update(ident(row) for row in scheduler.runnable(only))
+                summary = scheduler.run(only, timeout=self.slice_seconds)
                 outcome.started += summary.started
                 outcome.waiting_ticket.update(summary.waiting_ticket)
                 with self._lock:
                     if not (summary.timed_out or self._again):
                         return outcome  # all it started has ended, nothing new was asked
-            outcome.requeued = self._stop_running(outcome.sites)
+            outcome.requeued = self._stop_running(scheduler, outcome.sites)
             return outcome
         finally:
             with self._lock:
                 self._active, self._all, self._wanted = False, False, set()
 
-    def _stop_running(self, sites: set[SiteId]) -> list[SiteId]:
+    def _stop_running(self, scheduler: RolloutScheduler, sites: set[SiteId]) -> list[SiteId]:
         """Cancel this process's site jobs at their next step, then queue those sites again."""
-        runner = self.scheduler.runner
+        runner = scheduler.runner
         runner.close(cancel=True, timeout=self.stop_timeout)
-        engine, clock = self.scheduler.engine, self.scheduler.board.clock
+        engine, clock = scheduler.engine, scheduler.board.clock
         back = []
         for site in sorted(sites):
             row = store.site_row(engine, site)
