@@ -7,6 +7,7 @@ log or ticket, to retry a site, or to skip it with a reason.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -181,52 +182,65 @@ class FleetScreen(Screen[None]):
 
     @on(Loaded)
     def show_rows(self, event: Loaded) -> None:
-        """Show the rows read; the same sites keep their rows (and the cursor), cells change."""
-        self.rows = event.rows
+        """Show the rows read; the same sites keep their rows (and the cursor), cells change.
+
+        Only the rows whose fields changed since the last read are drawn again: a refresh
+        during a run costs the few sites that moved on, not the whole fleet.
+        """
+        rows, self.rows = self.rows, event.rows
         table = self.query_one(DataTable)
         keys = [row.site for row in self.rows]
-        cells = [self._cells(row) for row in self.rows]
+        looks = self._looks()
         if keys == self._keys:
-            for key, new, old in zip(keys, cells, self._shown, strict=True):
-                for column, value, was in zip(COLUMNS, new, old, strict=True):
-                    if value != was:
-                        table.update_cell(key, column, value)
+            for index, (row, was) in enumerate(zip(self.rows, rows, strict=True)):
+                if row == was:
+                    continue
+                new, old = self._cells(row, looks), self._shown[index]
+                for column, value, before in zip(COLUMNS, new, old, strict=True):
+                    if value != before:
+                        table.update_cell(row.site, column, value)
+                self._shown[index] = new
         else:
             current = self.current
             table.clear()
-            for key, row_cells in zip(keys, cells, strict=True):
+            self._shown = [self._cells(row, looks) for row in self.rows]
+            for key, row_cells in zip(keys, self._shown, strict=True):
                 table.add_row(*row_cells, key=key)
             if current is not None and current.site in keys:
                 table.move_cursor(row=keys.index(current.site), animate=False)
-        self._keys, self._shown = keys, cells
-        states = sorted({row.state.value for row in self.rows})
-        counts = ", ".join(
-            f"{sum(1 for row in self.rows if row.state.value == s)} {s}" for s in states
-        )
+        self._keys = keys
+        counts = Counter(row.state.value for row in self.rows)
         title = Text.assemble((f"Fleet of {line(self.advisory_id)}", "bold"))
         title.append(f"  {line(self.package)}  ·  {len(self.rows)} sites")
         if counts:
-            title.append(f"  ·  {counts}")
+            title.append("  ·  " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
         self.query_one("#fleet-title", Label).update(title)
         self.query_one("#fleet-empty").display = not self.rows
         self.show_detail()
 
-    def _cells(self, row: RolloutSite) -> tuple[object, ...]:
-        marks = [Text(mark, style=self._look(MARK_LOOK[mark])) for mark in step_marks(row)]
+    def _cells(self, row: RolloutSite, looks: dict[str, str]) -> tuple[object, ...]:
+        marks = [Text(mark, style=looks[MARK_LOOK[mark]]) for mark in step_marks(row)]
         return (
             rich_line(row.site),
-            Text(row.state.value, style=self._look(STATE_LOOK.get(row.state, ""))),
+            Text(row.state.value, style=looks[STATE_LOOK.get(row.state, "")]),
             *marks,
             rich_line(versions(row)),
             rich_line(row.ticket_key),
             rich_line(row.reason),
         )
 
-    def _look(self, spec: str) -> str:
-        """A Rich style from words and theme variables ($text-error)."""
+    def _looks(self) -> dict[str, str]:
+        """Each look of the marks and states as a Rich style, theme variables resolved."""
         theme = self.app.theme_variables
-        words = (theme.get(w[1:], "") if w.startswith("$") else w for w in spec.split())
-        return " ".join(w for w in words if w)
+        specs = {"", *MARK_LOOK.values(), *STATE_LOOK.values()}
+        return {
+            spec: " ".join(
+                word
+                for word in (theme.get(w[1:], "") if w.startswith("$") else w for w in spec.split())
+                if word
+            )
+            for spec in specs
+        }
 
     @on(DataTable.RowHighlighted)
     def show_detail(self) -> None:
