@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App
 from textual.message import Message
+from textual.worker import Worker, WorkerState
 
 from triage.storage.errors import TriageError
 
@@ -158,6 +159,16 @@ class RolloutActions(App[None]):
         if outcome.waiting_ticket:
             said += f"; {len(outcome.waiting_ticket)} wait for their ticket to reach Jira"
         self.notify(said + ".")
+
+    @on(Worker.StateChanged)
+    def _rollout_worker_crashed(self, event: Worker.StateChanged) -> None:
+        # A bug rather than a site: say so; a quit waiting for the run goes ahead.
+        group = event.worker.group
+        if event.state is WorkerState.ERROR and group.startswith(("security-", "fleet-")):
+            error = event.worker.error
+            self.notify(f"security: {type(error).__name__}: {error}", severity="error")
+            if group == "security-run" and self._quit_after_run:
+                self.exit()
 
     async def action_quit(self) -> None:
         """Quit; while sites are being updated, ask first, and stop them cleanly."""

@@ -582,3 +582,18 @@ async def test_quitting_during_a_rollout_asks_then_queues_the_running_sites(
         assert row.job_id is not None
         assert app.runner.job(row.job_id).state is JobState.CANCELLED
     assert not any(call.startswith("clone ") for call in GatedWork.calls)
+
+
+async def test_a_bug_in_the_run_is_told_not_swallowed(
+    security_app: TriageApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> Any:
+        raise RuntimeError("a bug in the scheduler")
+
+    monkeypatch.setattr(security_app, "scheduler", broken)
+    async with security_app.run_test(size=(160, 48)) as pilot:
+        await open_security(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "security: RuntimeError: a bug in the scheduler" in said(security_app)
+        assert not security_app.rollouts_busy()
