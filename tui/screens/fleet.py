@@ -19,11 +19,14 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
+from triage.core.security.progress import ACTIVE
 from triage.core.security.site_update import STEPS
 from triage.storage.models import RolloutSite, RolloutState
 from triage.tui.safe_text import line, rich_line
 
 REFRESH_S = 1.0
+IDLE_EVERY = 5
+"""With nothing queued or running, read once every this many refresh ticks."""
 DONE, RUNNING, FAILED, NO_FIX, OFF, TODO = "✓", "▶", "✗", "!", "–", "·"
 LEGEND = (
     f"{DONE} done  {RUNNING} running  {FAILED} failed  {NO_FIX} no fix  "
@@ -169,10 +172,18 @@ class FleetScreen(Screen[None]):
         self.query_one("#fleet-empty").display = False
         table.focus()
         self.reload()
+        self._ticks = 0
         self.set_interval(REFRESH_S, self._tick, name="fleet refresh")
 
     def _tick(self) -> None:
-        if self.busy() or any(not row.state.finished for row in self.rows):
+        # Every second while sites are queued or running; now and then otherwise, so a
+        # run started elsewhere (`triage security resume`) shows up too.
+        self._ticks += 1
+        if (
+            self.busy()
+            or any(row.state in ACTIVE for row in self.rows)
+            or self._ticks % IDLE_EVERY == 0
+        ):
             self.reload()
 
     @work(thread=True, exclusive=True, group="fleet-load", exit_on_error=False)

@@ -24,6 +24,8 @@ from triage.storage.models import RolloutState
 from triage.tui.safe_text import line
 
 REFRESH_S = 1.0
+IDLE_EVERY = 5
+"""With nothing queued or running, read once every this many refresh ticks."""
 """Seconds between two reads while a rollout has work to do."""
 STATE_ORDER = (
     RolloutState.RUNNING, RolloutState.QUEUED, RolloutState.WAITING, RolloutState.TESTED,
@@ -166,10 +168,18 @@ class SecurityScreen(Screen[None]):
         self.query_one("#security-empty").display = False
         self.query_one(ListView).focus()
         self.reload()
+        self._ticks = 0
         self.set_interval(REFRESH_S, self._tick, name="security refresh")
 
     def _tick(self) -> None:
-        if self.busy() or any(entry.active for entry in self.entries):
+        # Every second while sites are queued or running; now and then otherwise, so a
+        # run started elsewhere (`triage security resume`) shows up too.
+        self._ticks += 1
+        if (
+            self.busy()
+            or any(entry.active for entry in self.entries)
+            or self._ticks % IDLE_EVERY == 0
+        ):
             self.reload()
 
     @work(thread=True, exclusive=True, group="security-load", exit_on_error=False)
