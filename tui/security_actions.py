@@ -17,6 +17,7 @@ from textual.screen import Screen
 
 from triage.storage.errors import TriageError
 from triage.tui.rollout_actions import Only, RolloutActions
+from triage.tui.safe_text import line
 from triage.tui.sync_status import PushFinished
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class SecurityActions(RolloutActions):
         )
         if extend:
             prompt = "Sites affected since the rollout started get a ticket and join it."
-        title = f"{what} the rollout of {advisory_id} ({package})?"
+        title = f"{what} the rollout of {line(advisory_id)} ({line(package)})?"
         if await self.push_screen_wait(ConfirmDialog(title, prompt, what)):
             self.start_rollout(advisory_id, package)
 

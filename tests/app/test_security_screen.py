@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from sqlmodel import Session, select
-from textual.widgets import DataTable, Input, ProgressBar, Static
+from textual.widgets import DataTable, Input, ListView, ProgressBar, Static
 
 from triage.core.board.service import Board
 from triage.core.jobs.reporting import Reporter
@@ -597,3 +597,33 @@ async def test_a_bug_in_the_run_is_told_not_swallowed(
         await settle(pilot)
         assert "security: RuntimeError: a bug in the scheduler" in said(security_app)
         assert not security_app.rollouts_busy()
+
+
+async def test_an_advisory_from_a_feed_is_shown_as_text(security_app: TriageApp) -> None:
+    hostile = Advisory(
+        id="SA-[b]1[/b]", package="drupal/core", severity="high", affected="<10.4.9",
+        title="Evil [/x] \x1b[31mred", source="feed",
+    )  # fmt: skip
+    security_rows.save_advisories(security_app.board.engine, [hostile])
+    async with security_app.run_test(size=(160, 48)) as pilot:
+        await open_security(pilot)
+        screen = security_app.screen
+        assert isinstance(screen, SecurityScreen)
+        card = next(c for c in screen.query(AdvisoryCard) if c.entry.advisory.id == hostile.id)
+        head = str(card.query_one(".advisory-head", Static).render())
+        assert "SA-[b]1[/b]" in head and "Evil [/x] red" in head and "\x1b" not in head
+        screen.query_one(ListView).index = list(screen.query(AdvisoryCard)).index(card)
+        await pilot.press("u")
+        await pilot.pause()
+        dialog = security_app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert "SA-[b]1[/b] (drupal/core)?" in str(dialog.query_one(".dialog-title").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(security_app.screen, FleetScreen)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(security_app.screen, HelpScreen)
+        assert security_app.screen.screen_title == "Fleet of SA-\\[b]1\\[/b]"

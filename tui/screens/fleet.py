@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
@@ -146,7 +147,7 @@ class FleetScreen(Screen[None]):
     ) -> None:
         super().__init__()
         self.advisory_id, self.package = advisory_id, package
-        self.HELP_TITLE = f"Fleet of {line(advisory_id)}"
+        self.HELP_TITLE = f"Fleet of {escape(line(advisory_id))}"  # help shows it as markup
         self.load, self.busy = load, busy
         self.rows: list[RolloutSite] = []
         self._keys: list[str] = []

@@ -1,7 +1,11 @@
-"""Two small dialogs of the security screens: a reason typed on one line, and a yes or no."""
+"""Two small dialogs of the security screens: a reason typed on one line, and a yes or no.
+
+Titles and prompts quote advisories from feeds: shown as plain text, never read as markup.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,8 +25,8 @@ class ReasonDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.prompt, classes="dialog-help")
+            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Static(Text(self.prompt), classes="dialog-help")
             yield Input(placeholder=self.placeholder, id="reason")
             yield Static("", id="reason-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
@@ -62,8 +66,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.prompt, classes="dialog-help")
+            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Static(Text(self.prompt), classes="dialog-help")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes}  y", variant="primary", id="yes")
                 yield Button("Cancel  esc", id="no")

@@ -94,7 +94,7 @@ class AdvisoryCard(ListItem):
         bar.display = entry.rollout is not None and entry.total > 0
         if bar.display:
             bar.update(total=entry.total, progress=entry.finished)
-        self.query_one(".advisory-counts", Static).update(counts_line(entry))
+        self.query_one(".advisory-counts", Static).update(Text(counts_line(entry)))
 
 
 class SecurityScreen(Screen[None]):
