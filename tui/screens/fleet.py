@@ -263,6 +263,9 @@ class FleetScreen(Screen[None]):
             detail.update("")
             return
         text = Text.assemble((line(row.site), "bold"), f"  {row.state.value}")
+        text.append(f"  {line(versions(row))}")
+        if row.ticket_key:
+            text.append(f"  {line(row.ticket_key)}")
         if row.branch:
             text.append(f"  branch {line(row.branch)}")
         if row.job_id is not None:
