@@ -29,6 +29,7 @@ from triage.tui.screens.dialogs import BlockedMoveDialog, CommentDialog, MovePic
 from triage.tui.screens.help import HelpScreen, screen_name
 from triage.tui.screens.queue import QueueScreen
 from triage.tui.screens.ticket import TicketScreen
+from triage.tui.security_actions import SecurityActions
 from triage.tui.site_actions import SiteActions
 
 __all__ = ["PUSH_DELAY", "TriageApp", "make_app"]
@@ -46,7 +47,9 @@ def settle_heap() -> None:
     gc.enable()
 
 
-class TriageApp(HealthActions, QueueActions, ReviewActions, SiteActions, JiraSyncApp):
+class TriageApp(
+    HealthActions, QueueActions, ReviewActions, SecurityActions, SiteActions, JiraSyncApp
+):
     """Triage: the support team's kanban over the local Jira cache."""
 
     TITLE = "Triage"

@@ -116,6 +116,14 @@ class BoardScreen(Screen[None]):
             id="board.review",
             tooltip="Tickets in Code Review waiting for you, with their branch's diff",
         ),
+        Binding(
+            "S",
+            "app.security",
+            "Security",
+            show=False,
+            id="board.security",
+            tooltip="Security advisories, the sites they affect, and their rollouts",
+        ),
         Binding("slash", "filter", "Filter", id="board.filter"),
         Binding(
             "Q",

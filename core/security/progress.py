@@ -1,0 +1,77 @@
+"""Where each advisory's rollout stands: the matches, the rollout (if started) and its sites.
+
+One read for the security screen (and anyone who wants the same picture): every advisory
+as `security_report` matches it, joined with its rollout and the rollout's site rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from triage.core.security.matching import AFFECTED, PATCHED, AdvisoryMatch, security_report
+from triage.storage import rollouts as store
+from triage.storage.models import Advisory, Rollout, RolloutSite, RolloutState
+
+ACTIVE = (RolloutState.QUEUED, RolloutState.RUNNING)
+"""States of a site whose rollout still has work to do now."""
+
+
+@dataclass(frozen=True)
+class AdvisoryProgress:
+    """One advisory: the sites it affects and, once started, its rollout's sites."""
+
+    match: AdvisoryMatch
+    rollout: Rollout | None = None
+    sites: list[RolloutSite] = field(default_factory=list)
+
+    @property
+    def advisory(self) -> Advisory:
+        """The advisory itself."""
+        return self.match.advisory
+
+    @property
+    def affected(self) -> int:
+        """How many sites run an affected version (by the last read of their locks)."""
+        return self.match.count(AFFECTED)
+
+    @property
+    def patched(self) -> int:
+        """How many sites have the package at a secure version already."""
+        return self.match.count(PATCHED)
+
+    def states(self) -> Counter[RolloutState]:
+        """How many of the rollout's sites are in each state."""
+        return Counter(row.state for row in self.sites)
+
+    @property
+    def total(self) -> int:
+        """The rollout's sites that need an update (those already patched left out)."""
+        return sum(1 for row in self.sites if row.state is not RolloutState.PATCHED)
+
+    @property
+    def finished(self) -> int:
+        """Of those, how many need nothing more without a retry (done, failed, skipped…)."""
+        return sum(
+            1 for row in self.sites if row.state.finished and row.state is not RolloutState.PATCHED
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether any of its sites is queued or running."""
+        return any(row.state in ACTIVE for row in self.sites)
+
+
+def rollout_progress(engine: Engine) -> list[AdvisoryProgress]:
+    """Every advisory (most severe first), with its rollout and site rows when started."""
+    started = {(r.advisory_id, r.package): r for r in store.rollouts(engine)}
+    sites: dict[tuple[str, str], list[RolloutSite]] = defaultdict(list)
+    for row in store.site_rows(engine):
+        sites[(row.advisory_id, row.package)].append(row)
+    found = []
+    for entry in security_report(engine):
+        key = (entry.advisory.id, entry.advisory.package)
+        found.append(AdvisoryProgress(entry, started.get(key), sites.get(key, [])))
+    return found
