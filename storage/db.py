@@ -186,6 +186,8 @@ def _our_tables() -> set[str]:
             models.SiteLock,
             models.SitePackage,
             models.Advisory,
+            models.Rollout,
+            models.RolloutSite,
         )
     }
 
