@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from triage.core.board.service import Board
 from triage.core.config import RolloutSettings
@@ -37,7 +38,7 @@ SiteId = store.SiteId
 RETRYABLE = (RolloutState.FAILED, RolloutState.NO_FIX, RolloutState.SKIPPED)
 
 
-class ClosableWork(SiteWork):
+class ClosableWork(SiteWork, Protocol):
     """A `SiteWork` that holds connections (Docker) until closed."""
 
     def close(self) -> None: ...
