@@ -34,10 +34,14 @@ from triage.storage.models import JobState, RolloutSite
 PACKAGE = "drupal/core"
 
 
-def rollout_settings(data_dir: Path, feed: str, max_parallel: int = 3, **db: Any) -> Settings:
+def rollout_settings(data_dir: Path, feed: str, max_parallel: int = 3) -> Settings:
     """Settings with the world's feed; Platinum goes on to production at once."""
-    return load_settings(
-        data_dir / "absent.toml",
+    return load_settings(data_dir / "absent.toml", **settings_data(data_dir, feed, max_parallel))
+
+
+def settings_data(data_dir: Path, feed: str, max_parallel: int = 3) -> dict[str, Any]:
+    """The overrides of `rollout_settings` (JSON, for a child process)."""
+    return dict(
         data_dir=str(data_dir),
         jira={"projects": ["SUP"]},
         security={
@@ -50,7 +54,6 @@ def rollout_settings(data_dir: Path, feed: str, max_parallel: int = 3, **db: Any
                 "package_order": ["Platinum", "Gold", "Silver"],
             },
         },
-        **db,
     )
 
 
@@ -140,8 +143,9 @@ CHILD = r"""
 import json, sys
 from pathlib import Path
 
-data_dir, feed, inventory_file, url, user = sys.argv[1:6]
+data_dir, overrides, inventory_file, url, user = sys.argv[1:6]
 from triage.core.board.service import Board
+from triage.core.config import load_settings
 from triage.core.jobs.runner import JobRunner
 from triage.core.security.scheduler import RolloutScheduler
 from triage.core.security.site_work import DockerSiteWork
@@ -149,10 +153,8 @@ from triage.core.sites.inventory import Inventory
 from triage.core.tracker.client import Credentials, JiraTracker
 from triage.core.tracker.push import Pusher
 from triage.storage.db import open_cache, sqlite_url
-sys.path.insert(0, sys.argv[6])
-from rollout_support import rollout_settings
 
-settings = rollout_settings(Path(data_dir), feed)
+settings = load_settings(Path(data_dir) / "absent.toml", **json.loads(overrides))
 inventory = Inventory.model_validate_json(Path(inventory_file).read_text())
 for site_id, site in inventory.sites.items():
     site.id = site_id

@@ -176,8 +176,10 @@ def test_a_rollout_killed_mid_way_resumes_to_the_same_end(
     inventory = tmp_path / "inventory.json"
     inventory.write_text(rollout_world.inventory.model_dump_json())
     data_dir = board.settings.data_dir
-    args = [sys.executable, "-c", rs.CHILD, str(data_dir), rollout_world.feed, str(inventory),
-            jira.url, SANDBOX_USER["dc"], str(HERE)]  # fmt: skip
+    assert data_dir is not None
+    overrides = json.dumps(rs.settings_data(data_dir, rollout_world.feed))
+    args = [sys.executable, "-c", rs.CHILD, str(data_dir), overrides, str(inventory), jira.url,
+            SANDBOX_USER["dc"]]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     checked = [0.0]
