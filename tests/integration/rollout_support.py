@@ -143,7 +143,7 @@ CHILD = r"""
 import json, sys
 from pathlib import Path
 
-data_dir, overrides, inventory_file, url, user = sys.argv[1:6]
+cache_url, overrides, inventory_file, url, user = sys.argv[1:6]
 from triage.core.board.service import Board
 from triage.core.config import load_settings
 from triage.core.jobs.runner import JobRunner
@@ -152,13 +152,13 @@ from triage.core.security.site_work import DockerSiteWork
 from triage.core.sites.inventory import Inventory
 from triage.core.tracker.client import Credentials, JiraTracker
 from triage.core.tracker.push import Pusher
-from triage.storage.db import open_cache, sqlite_url
+from triage.storage.db import open_cache
 
-settings = load_settings(Path(data_dir) / "absent.toml", **json.loads(overrides))
+settings = load_settings(Path(inventory_file).parent / "absent.toml", **json.loads(overrides))
 inventory = Inventory.model_validate_json(Path(inventory_file).read_text())
 for site_id, site in inventory.sites.items():
     site.id = site_id
-engine = open_cache(sqlite_url(Path(data_dir) / "cache.db"))
+engine = open_cache(cache_url)
 board = Board(engine, settings)
 with JobRunner(engine, max_jobs=3) as runner:
     plan = RolloutScheduler(board, inventory, settings.security.rollout, runner,

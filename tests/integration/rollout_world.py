@@ -123,9 +123,7 @@ class World:
 def _database(db: Container, name: str) -> None:
     """Create database `name` with schema.sql (a file of its own: loads run side by side)."""
     put_file(db, f"/tmp/{name}.sql", SCHEMA_SQL.read_bytes())
-    script = f'mariadb -e "CREATE DATABASE {name}" && mariadb {name} < /tmp/{name}.sql'
-    result = db.exec_run(["sh", "-c", script])
-    assert result.exit_code == 0, result.output.decode(errors="replace")
+    _exec(db, f'mariadb -e "CREATE DATABASE {name}" && mariadb {name} < /tmp/{name}.sql', "/")
 
 
 def _composer_json(spec: SiteSpec, repo: str, pinned: bool) -> str:
@@ -184,10 +182,10 @@ def _site(site_id: str, spec: SiteSpec, remote: Path, checkout: Path, network: s
     return site
 
 
-def _exec(web: Container, script: str) -> str:
-    result = web.exec_run(["sh", "-c", script], workdir=CODE)
+def _exec(item: Container, script: str, workdir: str = CODE) -> str:
+    result = item.exec_run(["sh", "-c", script], workdir=workdir)
     output: str = result.output.decode(errors="replace")
-    assert result.exit_code == 0, f"{web.name}: {script}: {output}"
+    assert result.exit_code == 0, f"{item.name}: {script}: {output}"
     return output
 
 
@@ -259,7 +257,7 @@ def build_world(client: docker.DockerClient, root: Path, count: int = 6) -> Iter
                     made.append(_web(client, sites[site_id], env, common))
             for db in dbs.values():
                 wait_healthy(db, 120)
-                _exec_db(db, "GRANT ALL PRIVILEGES ON *.* TO 'drupal'@'%'; FLUSH PRIVILEGES")
+                _exec(db, "mariadb -e \"GRANT ALL PRIVILEGES ON *.* TO 'drupal'@'%'\"", "/")
             for site in sites.values():
                 for env in ENVS:
                     _database(dbs["prod" if env == "prod" else "work"], site.env(env).db_name)
@@ -285,11 +283,6 @@ def build_world(client: docker.DockerClient, root: Path, count: int = 6) -> Iter
                 client.volumes.get(volume_id).remove(force=True)
         with contextlib.suppress(docker.errors.NotFound):
             client.networks.get(network.id).remove()
-
-
-def _exec_db(db: Container, sql: str) -> None:
-    result = db.exec_run(["mariadb", "-e", sql])
-    assert result.exit_code == 0, result.output.decode(errors="replace")
 
 
 def _web(client: docker.DockerClient, site: Site, env: str, common: dict[str, object]) -> Container:

@@ -1,5 +1,6 @@
-"""The security rollout of six real sites, end to end: sandbox Jira (Data Center), the real
-Docker engine, a SQLite cache, a Composer repository and an advisories feed served by the test.
+"""The security rollout of six real sites, end to end: sandbox Jira, the real Docker engine, the
+cache (SQLite with Jira Data Center; PostgreSQL with Jira Cloud), a Composer repository and an
+advisories feed served by the test.
 
 Each site ends in exactly one right state: a) updated and tested, b) already patched (no
 ticket), c) updated on its own minor branch, d) its tests break on the update, so its test
@@ -22,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import docker
+import kill_support
 import pytest
 import rollout_support as rs
 import site_fixtures
 from jira_support import SANDBOX_USER, tracker_for
-from kill_support import kill_when
 from rollout_repo import ADVISORY_ID
 from rollout_world import World, build_world
 
@@ -35,7 +36,7 @@ from triage.core.security.rollout import dedupe_label
 from triage.core.tracker.client import JiraTracker
 from triage.sandbox.agency import Agency, adf_to_text, build_agency
 from triage.sandbox.jira_server import JiraSandbox
-from triage.storage.db import open_cache, sqlite_url
+from triage.storage.db import open_cache
 from triage.storage.models import RolloutState
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
@@ -56,8 +57,15 @@ def agency() -> Agency:
 
 
 @pytest.fixture
-def jira(agency: Agency) -> Iterator[JiraSandbox]:
-    sandbox = JiraSandbox.from_agency(agency, flavour="dc", user=SANDBOX_USER["dc"])
+def jira_flavour(db_url: str) -> str:
+    """Data Center with SQLite, Cloud with PostgreSQL: both of each, in two runs."""
+    return "dc" if db_url.startswith("sqlite") else "cloud"
+
+
+@pytest.fixture
+def jira(agency: Agency, jira_flavour: str) -> Iterator[JiraSandbox]:
+    sandbox = JiraSandbox.from_agency(agency, flavour=jira_flavour,
+                                      user=SANDBOX_USER[jira_flavour])  # fmt: skip
     sandbox.start()
     try:
         yield sandbox
@@ -66,8 +74,8 @@ def jira(agency: Agency) -> Iterator[JiraSandbox]:
 
 
 @pytest.fixture
-def jira_tracker(jira: JiraSandbox) -> JiraTracker:
-    return tracker_for(jira, "dc")
+def jira_tracker(jira: JiraSandbox, jira_flavour: str) -> JiraTracker:
+    return tracker_for(jira, jira_flavour)
 
 
 @pytest.fixture
@@ -79,9 +87,10 @@ def rollout_world(
 
 
 @pytest.fixture
-def board(tmp_path: Path, rollout_world: World) -> Iterator[Board]:
+def board(tmp_path: Path, db_url: str, rollout_world: World) -> Iterator[Board]:
+    (tmp_path / "data").mkdir()
     settings = rs.rollout_settings(tmp_path / "data", rollout_world.feed)
-    engine = open_cache(sqlite_url(tmp_path / "data" / "cache.db"))
+    engine = open_cache(db_url)
     try:
         yield Board(engine, settings)
     finally:
@@ -167,10 +176,13 @@ def test_the_rollout_of_six_sites_ends_each_in_its_right_state_once(
     assert sorted(deploys.values()) == [(0, 0), (0, 0), (1, 0), (1, 0), (1, 0), (1, 1)]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_rollout_killed_mid_way_resumes_to_the_same_end(
     tmp_path: Path, board: Board, jira: JiraSandbox, jira_tracker: JiraTracker,
-    rollout_world: World,
+    rollout_world: World, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
+    # Reaching a site's clone takes a composer update and a push: minutes on a busy machine.
+    monkeypatch.setattr(kill_support, "ROUND_TIMEOUT_S", 600.0)
     rs.prepare(board, jira_tracker, rollout_world)
     rs.start(board, jira_tracker, rollout_world)
     inventory = tmp_path / "inventory.json"
@@ -178,7 +190,8 @@ def test_a_rollout_killed_mid_way_resumes_to_the_same_end(
     data_dir = board.settings.data_dir
     assert data_dir is not None
     overrides = json.dumps(rs.settings_data(data_dir, rollout_world.feed))
-    args = [sys.executable, "-c", rs.CHILD, str(data_dir), overrides, str(inventory), jira.url,
+    url = board.engine.url.render_as_string(hide_password=False)
+    args = [sys.executable, "-c", rs.CHILD, url, overrides, str(inventory), jira.url,
             SANDBOX_USER["dc"]]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
@@ -191,7 +204,7 @@ def test_a_rollout_killed_mid_way_resumes_to_the_same_end(
         return any(row.step == "clone" for row in rs.rows(board).values())
 
     child = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert kill_when(child, mid_way, "a site's clone") == -9
+    assert kill_support.kill_when(child, mid_way, "a site's clone") == -9
     interrupted = [row for row in rs.rows(board).values() if row.state is RolloutState.RUNNING]
     assert interrupted  # the kill left sites mid-way
 
