@@ -10,7 +10,6 @@ import docker.errors
 import httpx
 import pytest
 import site_fixtures
-from dockerd import MARIADB_IMAGE, PHP_SITE_IMAGE
 
 from triage.core.jobs.reporting import ListReporter
 from triage.core.sites.containers import CommandFailed, copy_files, exec_in, pipe
@@ -31,6 +30,7 @@ from triage.core.sites.environments import (
     stop,
 )
 from triage.core.sites.inventory import Environment, Site
+from triage.sandbox.images import MARIADB_IMAGE, PHP_SITE_IMAGE
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]
 
