@@ -12,6 +12,8 @@ Imported by `triage demo` only when --sites is given: Docker stays out of `triag
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,9 @@ NO_ENGINE = (
     "`triage demo` without --sites"
 )
 PING_TIMEOUT_S = 10
+DEFAULT_SOCKET = "/var/run/docker.sock"
+CLIENT_TIMEOUT_S = 600
+"""Image builds and Composer runs take longer than a ping."""
 MAX_SITES = 12
 """As many sites as a laptop holds (three web containers each, one shared database)."""
 SHOWN = ("Step ", "running ", "importing ", "building ", "triage/")
@@ -50,13 +55,30 @@ def docker_engine(count: int | None = None) -> docker.DockerClient:
 
     if count is not None and not 1 <= count <= MAX_SITES:
         raise TriageError(f"--sites takes 1 to {MAX_SITES} sites, not {count}: pick one of those")
+    host = os.environ.get("DOCKER_HOST", "") or f"unix://{DEFAULT_SOCKET}"
+    # A unix socket is asked by hand first: the docker library leaves its socket open when
+    # nothing listens there.
+    if host.startswith("unix://") and not _socket_answers(host.removeprefix("unix://")):
+        raise TriageError(NO_ENGINE)
     try:
-        client = docker.from_env(timeout=PING_TIMEOUT_S)
+        client = docker.from_env(timeout=CLIENT_TIMEOUT_S)
         client.ping()
     except (docker.errors.DockerException, requests.RequestException, OSError):
         raise TriageError(NO_ENGINE) from None
-    client.api.timeout = 600  # builds and composer runs take longer than a ping
     return client
+
+
+def _socket_answers(path: str) -> bool:
+    """Whether an engine answers /_ping on the unix socket `path`."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(PING_TIMEOUT_S)
+            probe.connect(path)
+            probe.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            answer = probe.recv(64)
+    except OSError:
+        return False
+    return answer.startswith(b"HTTP/1.") and b" 200 " in answer
 
 
 def remove_leftovers(data_dir: Path) -> int:
