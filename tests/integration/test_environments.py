@@ -176,13 +176,16 @@ def test_an_env_on_a_shared_database_server_gets_only_its_database(
         db_user="stager", db_password_env="TRIAGE_TEST_STAGE_PW", web_image=PHP_SITE_IMAGE,
         network=f"{site.id}-dev",
     )  # fmt: skip
-    before = {c.id for c in docker_client.containers.list(all=True)}
+    ours = {"label": f"{LABEL_SITE}={site.id}"}  # other tests share the engine
+    before = {c.id for c in docker_client.containers.list(all=True, filters=ours)}
 
     try:
         made_state = create(engines, shared, "stage", shared_db=True, labels={"x.demo": "d1"},
                             ports={"80/tcp": ("127.0.0.1", None)})  # fmt: skip
 
-        new = [c for c in docker_client.containers.list(all=True) if c.id not in before]
+        new = [
+            c for c in docker_client.containers.list(all=True, filters=ours) if c.id not in before
+        ]
         assert [c.name for c in new] == [f"{site.id}-stage-web"]  # no db container of its own
         assert new[0].labels["x.demo"] == "d1" and new[0].labels[LABEL_ENV] == "stage"
         assert made_state.db.name == server and made_state.status == "running"
