@@ -4,13 +4,15 @@ The demo builds two sites (prod, dev and test each) and opens the board; from a 
 terminal `triage security rollout SA-CORE-2026-001` updates them, and each ends in its
 expected state: the bakery tested on its test site, the museum failed (its theme's test calls
 an API the update dropped) and rolled back. Quitting the board removes every container,
-network and volume the demo made.
+network and volume the demo made; after a demo killed with SIGKILL, `--reset` removes them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -148,3 +150,28 @@ def test_a_newcomer_watches_a_rollout_on_two_demo_sites(
     assert "ended 0" in terminal.screen()
     assert labelled(docker_client, demo) == []
     assert not run_file.exists()
+
+
+def test_reset_removes_what_a_killed_demo_left(
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
+    images: dict[str, str],
+    terminal: Terminal,
+) -> None:
+    env = clean_env(tmp_path)
+    demo = demo_id(tmp_path / "data")
+    run_file = tmp_path / "data" / "demo-run.json"
+    terminal.start("demo", "--sites", "1", "--tickets", "20", "--seed", "3")
+    wait_until(lambda: run_file.exists() and " demo " in terminal.screen(),
+               "board of the demo", terminal.screen, BUILD_WAIT_S)  # fmt: skip
+    os.kill(json.loads(run_file.read_text())["pid"], signal.SIGKILL)
+    wait_until(lambda: "ended " in terminal.screen(), "end of the killed demo", terminal.screen,
+               QUIT_WAIT_S)  # fmt: skip
+    left = labelled(docker_client, demo)
+    assert len(left) == 7, left  # three web containers, two database servers, network, volume
+
+    reset = triage(env, "demo", "--reset", "--no-open", "--tickets", "20", "--seed", "3")
+
+    assert reset.returncode == 0, reset.stderr
+    assert "removed 7 containers, volumes and networks a demo left (--reset)" in reset.stdout
+    assert labelled(docker_client, demo) == []
