@@ -29,7 +29,7 @@ for path in (ROOT, ROOT / "tests", ROOT / "tests" / "integration"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from dockerd import ensure_docker, ensure_images  # noqa: E402
+from dockerd import ensure_docker  # noqa: E402
 from site_fixtures import World, build_world  # noqa: E402
 
 from triage.core.jobs.reporting import ListReporter  # noqa: E402
@@ -37,6 +37,7 @@ from triage.core.sites.clone import clone_prod  # noqa: E402
 from triage.core.sites.environments import Engines  # noqa: E402
 from triage.core.sites.sanitize import find_addresses, text_columns  # noqa: E402
 from triage.core.sites.site_env import SiteEnv  # noqa: E402
+from triage.sandbox.images import ensure_images  # noqa: E402
 
 GROW = [
     # Content: 60,000 articles of about 1 kB.

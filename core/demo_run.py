@@ -1,8 +1,10 @@
 """The demo while it runs and between runs: its run file and its sandbox's saved Jira.
 
 While `triage demo` runs, `demo-run.json` in the data directory says where its sandbox Jira
-listens (URL, flavour, API user, token, process id); `triage`, `doctor`, `sync` and `push`
-read it to work against that sandbox from another terminal. The demo removes it on exit.
+listens (URL, flavour, API user, token, process id) and, with `--sites`, where its sites'
+sites.toml is and the rollout settings it uses; `triage`, `doctor`, `sync`, `push` and
+`security` read it to work against that demo from another terminal. The demo removes it on
+exit.
 
 A demo cache is synced only with its own sandbox: the commands reach Jira through
 `jira_for_cache`, which sends a demo cache to the running demo or says to start one.
@@ -21,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from triage.core.config import Settings
+from triage.core.config import RolloutSettings, Settings
 from triage.core.tracker.client import Credentials, Flavour, JiraTracker
 from triage.storage.errors import TriageError
 from triage.storage.queries import get_meta
@@ -40,6 +42,10 @@ class DemoRun:
     token: str
     project: str
     pid: int = field(default_factory=os.getpid)
+    sites_file: str = ""
+    """The demo sites' sites.toml (`triage demo --sites`), or empty."""
+    rollout: dict[str, Any] = field(default_factory=dict)
+    """The demo's `[security.rollout]` settings, over the config's."""
 
     def tracker(self) -> JiraTracker:
         """A client of this sandbox."""
@@ -57,7 +63,15 @@ class DemoRun:
                 "deployment": self.flavour,
             }
         )
-        return settings.model_copy(update={"jira": jira})
+        update: dict[str, Any] = {"jira": jira}
+        if self.sites_file:
+            update["sites_file"] = Path(self.sites_file)
+        if self.rollout:
+            rollout = RolloutSettings.model_validate(
+                settings.security.rollout.model_dump() | self.rollout
+            )
+            update["security"] = settings.security.model_copy(update={"rollout": rollout})
+        return settings.model_copy(update=update)
 
 
 @dataclass

@@ -12,6 +12,8 @@ from triage.storage.models import (
     Meta,
     OutboxEntry,
     OutboxState,
+    Rollout,
+    RolloutSite,
     StatusChange,
     Ticket,
     table_of,
@@ -22,8 +24,11 @@ FACTS = ("branch", "branch_ahead", "approved_by", "test_site_passed", "prod_depl
 
 
 def clear(connection: sa.Connection, keep_open: bool = False) -> None:
-    """Empty the demo's tickets, comments, moves and outbox (but open changes) for a rebuild."""
-    for model in (Ticket, Comment, StatusChange):
+    """Empty the demo's tickets, comments, moves, rollouts and outbox (but open changes).
+
+    The rollouts go too: the demo's sites are made afresh by every demo that has them.
+    """
+    for model in (Ticket, Comment, StatusChange, Rollout, RolloutSite):
         connection.execute(sa.delete(table_of(model)))
     outbox = table_of(OutboxEntry)
     if keep_open:

@@ -1,7 +1,8 @@
 """The demo's fleet in the cache: its sites' locks read through the real refresh, and advisories.
 
 The demo's site repositories are local bare repositories (made by the sandbox); they go
-through the same `fleet.refresh` and feed parsing as a real agency's.
+through the same `fleet.refresh` and feed parsing as a real agency's. With `--sites`, the
+demo's sites on containers are read the same way, from their own sites.toml.
 """
 
 from __future__ import annotations
@@ -46,6 +47,16 @@ def load_demo_fleet(
     """Refresh the demo sites' locks and keep the demo advisories; (sites read, advisories)."""
     inventory = demo_inventory(sites, data_dir / "demo-checkouts")
     reads = fleet.refresh(engine, inventory, data_dir, concurrency=4, timeout=30.0)
+    read = parse_advisories(advisories, DEMO_FEED)
+    rows.save_advisories(engine, read.advisories)
+    return len({r.site for r in reads if not r.error}), len(read.advisories)
+
+
+def load_sites_fleet(
+    engine: Engine, data_dir: Path, inventory: Inventory, advisories: Any
+) -> tuple[int, int]:
+    """Read the demo sites' locks (sites on containers) and keep their advisory; as above."""
+    reads = fleet.refresh(engine, inventory, data_dir, concurrency=4, timeout=60.0)
     read = parse_advisories(advisories, DEMO_FEED)
     rows.save_advisories(engine, read.advisories)
     return len({r.site for r in reads if not r.error}), len(read.advisories)

@@ -194,32 +194,40 @@ def create(
     ticket: str = "",
     ports: Mapping[str, Any] | None = None,
     wait: float = 90.0,
+    shared_db: bool = False,
+    labels: Mapping[str, str] | None = None,
 ) -> EnvState:
-    """Create and start an environment from its images, labelled with site, env and ticket."""
+    """Create and start an environment from its images, labelled with site, env and ticket.
+
+    With `shared_db`, the db container is a database server that several environments share
+    (each its own `db_name`): it must exist and run; only this environment's database and its
+    user's grants are made in it. `labels` are added to everything made here.
+    """
     env = site.env(env_name)
-    if not env.web_image or not env.db_image:
+    if not env.web_image or (not env.db_image and not shared_db):
         raise DockerError(
             f"env {env_name} of {site.id} has no web_image or db_image: set both "
             "in sites.toml to create it"
         )
     client = engines.client(site, env_name)
-    for name in (env.web_container, env.db_container):
+    for name in (env.web_container,) if shared_db else (env.web_container, env.db_container):
         if _container_state(client, name)[1] is not None:
             raise DockerError(
                 f"container {name} already exists: destroy env {env_name} of "
                 f"{site.id} first or name other containers in sites.toml"
             )
-    labels = _labels(site, env_name, ticket)
+    extra = dict(labels or {})
+    tags = _labels(site, env_name, ticket) | extra
     network = env.network or f"{site.id}-{env_name}"
     try:
         client.networks.get(network)
     except docker.errors.NotFound:
-        client.networks.create(network, driver="bridge", labels=labels)
+        client.networks.create(network, driver="bridge", labels=tags)
     for volume in env.volumes:
         try:
             client.volumes.get(volume)
         except docker.errors.NotFound:
-            client.volumes.create(volume, labels=labels)
+            client.volumes.create(volume, labels=tags)
     password = os.environ.get(env.db_password_env, "") if env.db_password_env else ""
     db_env = {"MARIADB_DATABASE": env.db_name}
     if env.db_user != "root":
@@ -240,29 +248,63 @@ def create(
         "detach": True,
         "restart_policy": {"Name": "unless-stopped"},
     }
-    db = client.containers.run(
-        env.db_image,
-        name=env.db_container,
-        environment=db_env,
-        labels=_labels(site, env_name, ticket, "db"),
-        **common,
-    )
+    if shared_db:
+        db = _shared_server(client, site, env_name)
+    else:
+        db = client.containers.run(
+            env.db_image,
+            name=env.db_container,
+            environment=db_env,
+            labels=_labels(site, env_name, ticket, "db") | extra,
+            **common,
+        )
     web = client.containers.run(
         env.web_image,
         name=env.web_container,
         environment=web_env,
         volumes={name: {"bind": path, "mode": "rw"} for name, path in env.volumes.items()},
         ports=dict(ports or {}),
-        labels=_labels(site, env_name, ticket, "web"),
+        labels=_labels(site, env_name, ticket, "web") | extra,
         **common,
     )
     wait_ready([db, web], wait)
+    if shared_db:
+        _database_in(db, env.db_name, env.db_user, password)
     if env.db_user != "root":
         # A clone moves the old tables into a schema beside the database: the user needs it.
         schema = (env.db_name + BACKUP_SCHEMA_SUFFIX).replace("`", "``").replace("_", "\\_")
         user = env.db_user.replace("'", "''")
         db.exec_run(["mariadb", "-e", f"GRANT ALL PRIVILEGES ON `{schema}`.* TO '{user}'@'%'"])
     return state(engines, site, env_name)
+
+
+def _shared_server(client: docker.DockerClient, site: Site, env_name: str) -> Container:
+    name = site.env(env_name).db_container
+    try:
+        server: Container = client.containers.get(name)
+    except docker.errors.NotFound:
+        raise ContainerMissing(
+            f"the shared database server {name} (env {env_name} of {site.id}) does not exist: "
+            "start it first, or let the environment have a db container of its own"
+        ) from None
+    return server
+
+
+def _database_in(db: Container, name: str, user: str, password: str) -> None:
+    """Create database `name` (and `user` with its grants) in a shared server, as root."""
+    ident = "`" + name.replace("`", "``") + "`"
+    statements = [f"CREATE DATABASE IF NOT EXISTS {ident}"]
+    if user != "root":
+        quoted = user.replace("'", "''")
+        secret = password.replace("\\", "\\\\").replace("'", "''")
+        statements += [
+            f"CREATE USER IF NOT EXISTS '{quoted}'@'%' IDENTIFIED BY '{secret}'",
+            f"GRANT ALL PRIVILEGES ON {ident}.* TO '{quoted}'@'%'",
+        ]
+    result = db.exec_run(["mariadb", "-e", "; ".join(statements)])
+    if result.exit_code != 0:
+        output = result.output.decode(errors="replace").strip()
+        raise DockerError(f"could not create database {name} in {db.name}: {output}")
 
 
 def start(engines: Engines, site: Site, env_name: str, *, wait: float = 90.0) -> EnvState:

@@ -1,8 +1,9 @@
 """A site with prod, dev and test environments as real containers, for clone and deploy tests.
 
-`build_world()` makes it on the engine of tests/dockerd.py, with `core.environments.create`:
-per environment a triage/mariadb and a triage/php-site container on a network of their own,
-the web port published on 127.0.0.1. Prod's database is schema.sql plus generated production
+`build_world()` makes it on the engine of tests/dockerd.py, from the images of
+triage.sandbox.images, with `core.environments.create`: per environment a triage/mariadb and
+a triage/php-site container on a network of their own, the web port published on 127.0.0.1.
+Prod's database is schema.sql plus generated production
 rows (accounts and contact messages at acme.example, sessions, cache and log entries; the
 comments, contact and webform messages and account fields of schema.sql hold customers' gmail.com
 and staff's acme-shop.example addresses, which the site's sanitize SQL covers); prod's
@@ -33,19 +34,12 @@ import docker.errors
 import httpx
 import pytest
 from docker.models.containers import Container
-from dockerd import (
-    IMAGES_DIR,
-    MARIADB_IMAGE,
-    PHP_SITE_IMAGE,
-    SCHEMA_SQL,
-    DockerUnavailable,
-    ensure_docker,
-    ensure_images,
-    load_sql,
-)
+from dockerd import ensure_docker, load_sql
 
 from triage.core.sites.environments import LABEL_SITE, Engines, create, state
 from triage.core.sites.inventory import Environment, Site, SmokeCheck
+from triage.sandbox.images import MARIADB_IMAGE, PHP_SITE_IMAGE, SCHEMA_SQL, ensure_images
+from triage.sandbox.rootfs import IMAGES_DIR, ImagesUnavailable
 
 PROD_DOMAIN = "acme.example"
 PASSWORD_VARIABLE = "TRIAGE_TEST_SITE_DB_PASSWORD"
@@ -81,7 +75,7 @@ GIT_ENV = {
 }
 
 
-def unavailable(error: DockerUnavailable) -> NoReturn:
+def unavailable(error: ImagesUnavailable) -> NoReturn:
     """Skip without Docker, or fail when CI is set: CI must run these tests."""
     if os.environ.get("CI"):
         pytest.fail(str(error))
@@ -92,7 +86,7 @@ def unavailable(error: DockerUnavailable) -> NoReturn:
 def docker_client() -> Iterator[docker.DockerClient]:
     try:
         client = ensure_docker()
-    except DockerUnavailable as error:
+    except ImagesUnavailable as error:
         unavailable(error)
     try:
         yield client
@@ -104,7 +98,7 @@ def docker_client() -> Iterator[docker.DockerClient]:
 def images(docker_client: docker.DockerClient) -> dict[str, str]:
     try:
         return ensure_images(docker_client)
-    except DockerUnavailable as error:
+    except ImagesUnavailable as error:
         unavailable(error)
 
 

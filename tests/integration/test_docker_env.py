@@ -17,7 +17,9 @@ import pytest
 import site_fixtures
 from docker.models.containers import Container
 from docker.models.networks import Network
-from dockerd import (
+from dockerd import host_port, load_sql, wait_healthy
+
+from triage.sandbox.images import (
     BASE_IMAGE,
     HASH_LABEL,
     IMAGES,
@@ -25,9 +27,6 @@ from dockerd import (
     PHP_SITE_IMAGE,
     SCHEMA_SQL,
     ensure_images,
-    host_port,
-    load_sql,
-    wait_healthy,
 )
 
 # The first build of the images (debootstrap, then apt) takes minutes on a 2-core machine.

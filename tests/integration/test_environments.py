@@ -10,7 +10,6 @@ import docker.errors
 import httpx
 import pytest
 import site_fixtures
-from dockerd import MARIADB_IMAGE, PHP_SITE_IMAGE
 
 from triage.core.jobs.reporting import ListReporter
 from triage.core.sites.containers import CommandFailed, copy_files, exec_in, pipe
@@ -31,6 +30,7 @@ from triage.core.sites.environments import (
     stop,
 )
 from triage.core.sites.inventory import Environment, Site
+from triage.sandbox.images import MARIADB_IMAGE, PHP_SITE_IMAGE
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]
 
@@ -161,6 +161,47 @@ def test_a_missing_container_says_what_to_do(made: tuple[Site, Engines]) -> None
         f"container no-such-container (web of env dev of {site.id}) does not exist: create the "
         "environment or fix web_container for env dev in sites.toml"
     )
+
+
+def test_an_env_on_a_shared_database_server_gets_only_its_database(
+    made: tuple[Site, Engines], docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    site, engines = made
+    server = site.env("dev").db_container
+    monkeypatch.setenv("TRIAGE_TEST_STAGE_PW", "st'age\\pw")
+    shared = site.model_copy(deep=True)
+    shared.envs["stage"] = Environment(
+        web_container=f"{site.id}-stage-web", db_container=server, db_name="stage_db",
+        db_user="stager", db_password_env="TRIAGE_TEST_STAGE_PW", web_image=PHP_SITE_IMAGE,
+        network=f"{site.id}-dev",
+    )  # fmt: skip
+    ours = {"label": f"{LABEL_SITE}={site.id}"}  # other tests share the engine
+    before = {c.id for c in docker_client.containers.list(all=True, filters=ours)}
+
+    try:
+        made_state = create(engines, shared, "stage", shared_db=True, labels={"x.demo": "d1"},
+                            ports={"80/tcp": ("127.0.0.1", None)})  # fmt: skip
+
+        new = [
+            c for c in docker_client.containers.list(all=True, filters=ours) if c.id not in before
+        ]
+        assert [c.name for c in new] == [f"{site.id}-stage-web"]  # no db container of its own
+        assert new[0].labels["x.demo"] == "d1" and new[0].labels[LABEL_ENV] == "stage"
+        assert made_state.db.name == server and made_state.status == "running"
+        db = docker_client.containers.get(server)
+        login = db.exec_run(["mariadb", "-h", "127.0.0.1", "-u", "stager", "-pst'age\\pw",
+                             "stage_db", "-e", "SELECT DATABASE()"])  # fmt: skip
+        assert login.exit_code == 0 and b"stage_db" in login.output, login.output
+        assert httpx.get(made_state.url + "/health", timeout=10).status_code == 200
+    finally:
+        removed = destroy(engines, shared, "stage")  # the dev network is free again
+    assert removed == [f"{site.id}-stage-web"]
+    assert docker_client.containers.get(server).status == "running"  # the server stays
+
+    shared.envs["stage"].db_container = "no-such-server"
+    with pytest.raises(ContainerMissing, match="shared database server no-such-server"):
+        create(engines, shared, "stage", shared_db=True)
 
 
 def test_destroy_removes_the_labelled_env_and_refuses_prod(

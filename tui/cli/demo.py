@@ -7,9 +7,11 @@ API on a loopback port, the sync fills the cache from it, and the outbox pushes 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import secrets
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +42,18 @@ def add_parsers(sub: Subparsers) -> None:
         choices=("cloud", "dc"),
         help="which Jira the sandbox plays (default: the last demo's, else cloud)",
     )
+    demo.add_argument(
+        "--sites",
+        type=int,
+        metavar="N",
+        help="also start N demo sites (1-12) on the local Docker engine, for a real rollout",
+    )
     demo.add_argument("--no-open", action="store_true", help="build the cache, do not open it")
     demo.add_argument(
         "--reset",
         action="store_true",
-        help="drop the last demo's waiting changes and its Jira's changes; start afresh",
+        help="drop the last demo's waiting changes, its Jira's changes and what its sites "
+        "left on Docker; start afresh",
     )
 
     sandbox = sub.add_parser("sandbox", help="run the sandbox Jira server standalone")
@@ -112,6 +121,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from triage.storage.db import open_cache
     from triage.storage.models import utcnow
     from triage.storage.queries import open_change_counts
+    from triage.tui.cli import demo_sites
 
     engine = open_cache(settings.resolved_database_url())
     ensure_demo_cache(engine)
@@ -126,6 +136,9 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         saved.issues = []  # the same agency, as built
     waiting = sum(open_change_counts(engine).values())
     options = _options(args, saved, waiting if not args.reset else 0)
+    if args.reset and (left := demo_sites.remove_leftovers(data_dir)):
+        print(f"removed {left} containers, volumes and networks a demo left (--reset)")
+    docker = demo_sites.docker_engine(args.sites) if args.sites is not None else None
     agency = build_agency(tickets=options.tickets, seed=options.seed, now=utcnow())
     me = _demo_user(agency, options.flavour)
     kept = {str(issue["key"]).upper(): issue for issue in options.issues}
@@ -141,9 +154,15 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         token=secrets.token_urlsafe(16),
     )
     sandbox.start()
+    stack = contextlib.ExitStack()
     run = DemoRun(sandbox.url, options.flavour, me, sandbox.token, agency.project_key)
-    write_run(data_dir, run)
     try:
+        if docker is not None:
+            made = stack.enter_context(
+                demo_sites.running_sites(docker, data_dir, args.sites, engine)
+            )
+            run = replace(run, sites_file=str(made.sites_file), rollout=made.rollout)
+        write_run(data_dir, run)
         demo = run.settings(settings)
         _carry_over(engine, demo, run, waiting, args.reset)
         result = Sync(engine, demo, run.tracker(), progress=_progress).run(full=True)
@@ -165,6 +184,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         remove_run(data_dir, run)
         options.issues = sandbox.changed_issues(agency.issues)
         save_state(data_dir, options)
+        stack.close()  # the demo's sites, while their Jira still answers
         sandbox.stop()
     return 0
 
