@@ -26,12 +26,14 @@ from pathlib import Path
 import docker
 import docker.errors
 from docker.models.containers import Container
-from dockerd import IMAGES_DIR, MARIADB_IMAGE, PHP_SITE_IMAGE, SCHEMA_SQL, put_file, wait_healthy
+from dockerd import put_file, wait_healthy
 from rollout_repo import ComposerRepository, serve
 from site_fixtures import CONTACT_SQL, PUBLISHED_ADDRESSES, WEBFORM_SQL, git
 
 from triage.core.sites.environments import Engines
 from triage.core.sites.inventory import Environment, Inventory, Site, SmokeCheck
+from triage.sandbox.images import MARIADB_IMAGE, PHP_SITE_IMAGE, SCHEMA_SQL
+from triage.sandbox.rootfs import IMAGES_DIR
 
 PASSWORD_VARIABLE = "TRIAGE_TEST_ROLLOUT_DB_PASSWORD"
 DB_PASSWORD = "rollout-db-pw"

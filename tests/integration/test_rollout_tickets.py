@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from jira_support import CLIENT_USER
-from rollout_support import inventory_of, make_site, save_advisory, save_fleet
+from rollout_fakes import inventory_of, make_site, save_advisory, save_fleet
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 

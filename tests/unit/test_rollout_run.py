@@ -1,6 +1,6 @@
 """Running rollouts through the real scheduler, job runner and cache, on a recording fake work.
 
-The fake (rollout_support.FakeWork) stands in for git and Docker: it records each call,
+The fake (rollout_fakes.FakeWork) stands in for git and Docker: it records each call,
 counts how many sites are inside a step at once (overall and per engine), and fails, finds
 no fix or takes its time where a site's behaviour says so. A crash is simulated the way one
 looks in the cache: the site `running` after its last finished step, its job's process gone.
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rollout_support import (
+from rollout_fakes import (
     T0,
     Behaviour,
     Clock,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rollout_support import (
+from rollout_fakes import (
     T0,
     Clock,
     inventory_of,
