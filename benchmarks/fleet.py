@@ -12,23 +12,18 @@ import argparse
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-# benchmarks/queue.py would shadow the standard library's queue, which the thread pool needs.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-from triage.core.security.demo import demo_inventory  # noqa: E402
-from triage.core.security.feeds import parse_advisories  # noqa: E402
-from triage.core.security.fleet import refresh  # noqa: E402
-from triage.core.security.matching import security_report  # noqa: E402
-from triage.sandbox.agency import build_agency  # noqa: E402
-from triage.sandbox.agency_fleet import make_repository, site_packages  # noqa: E402
-from triage.storage import security as rows  # noqa: E402
-from triage.storage.db import open_cache, sqlite_url  # noqa: E402
+from triage.core.security.demo import demo_inventory
+from triage.core.security.feeds import parse_advisories
+from triage.core.security.fleet import refresh
+from triage.core.security.matching import security_report
+from triage.sandbox.agency import build_agency
+from triage.sandbox.agency_fleet import make_repository, site_packages
+from triage.storage import security as rows
+from triage.storage.db import open_cache, sqlite_url
 
 
 def median_ms(samples: list[float]) -> float:

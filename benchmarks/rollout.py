@@ -21,26 +21,19 @@ from __future__ import annotations
 import argparse
 import heapq
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-# benchmarks/queue.py would shadow the standard library's queue, which the thread pool needs:
-# this folder goes last, after the standard library.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
+import sqlalchemy as sa
+from rollout_standin import LONG_CLONE_MS, SA, STEP_MS, StandIn, durations_of, make_fleet
 
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-
-import sqlalchemy as sa  # noqa: E402
-from rollout_standin import LONG_CLONE_MS, SA, STEP_MS, StandIn, durations_of, make_fleet  # noqa: E402
-
-from triage.core.jobs.runner import JobRunner  # noqa: E402
-from triage.core.security.scheduler import RolloutScheduler  # noqa: E402
-from triage.storage import rollouts as store  # noqa: E402
+from triage.core.jobs.runner import JobRunner
+from triage.core.security.scheduler import RolloutScheduler
+from triage.storage import rollouts as store
 
 POLL_S = 0.5
 

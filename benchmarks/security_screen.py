@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,20 +25,16 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-# benchmarks/queue.py would shadow the standard library's queue, which the thread pool needs.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-from triage.core.board.service import Board  # noqa: E402
-from triage.core.config import load_settings  # noqa: E402
-from triage.core.demo import load_demo  # noqa: E402
-from triage.core.security.progress import rollout_progress  # noqa: E402
-from triage.core.security.site_update import STEPS  # noqa: E402
-from triage.sandbox.agency import build_agency  # noqa: E402
-from triage.storage import rollouts as store  # noqa: E402
-from triage.storage import security as security_rows  # noqa: E402
-from triage.storage.db import open_cache, session_scope  # noqa: E402
-from triage.storage.models import (  # noqa: E402
+from triage.core.board.service import Board
+from triage.core.config import load_settings
+from triage.core.demo import load_demo
+from triage.core.security.progress import rollout_progress
+from triage.core.security.site_update import STEPS
+from triage.sandbox.agency import build_agency
+from triage.storage import rollouts as store
+from triage.storage import security as security_rows
+from triage.storage.db import open_cache, session_scope
+from triage.storage.models import (
     Advisory,
     Rollout,
     RolloutSite,
@@ -47,9 +42,9 @@ from triage.storage.models import (  # noqa: E402
     SiteLock,
     SitePackage,
 )
-from triage.tui.app import make_app  # noqa: E402
-from triage.tui.screens.fleet import FleetScreen  # noqa: E402
-from triage.tui.screens.security import SecurityScreen  # noqa: E402
+from triage.tui.app import make_app
+from triage.tui.screens.fleet import FleetScreen
+from triage.tui.screens.security import SecurityScreen
 
 ADVISORY = "SA-CORE-2025-007"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

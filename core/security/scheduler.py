@@ -159,8 +159,6 @@ class RolloutScheduler:
         for row in rows:
             if ident(row) in started:
                 summary.states[row.state.value] += 1
-        for advisory_id, package in {(row.advisory_id, row.package) for row in rows}:
-            report_to_parent(self.board, advisory_id, package)
         return summary
 
     def _dispatch(
@@ -198,6 +196,8 @@ class RolloutScheduler:
             try:
                 return self._update(site_id, advisory, reporter)
             finally:
+                # The last site of a rollout to end tells its parent ticket how all ended.
+                report_to_parent(self.board, site_id[0], site_id[1])
                 if self._on_end is not None:
                     self._on_end(site_id)
                 with self._lock:
@@ -242,6 +242,7 @@ def skip_site(board: Board, site: SiteId, reason: str) -> None:
             f"{site[2]} is running (or not in {site[0]}): wait for its job to end, or "
             "cancel it, then skip it"
         )
+    report_to_parent(board, site[0], site[1])
 
 
 def next_prod_window(rows: list[RolloutSite]) -> datetime | None:
