@@ -94,13 +94,12 @@ class RolloutActions(App[None]):
         """
         with self._scheduler_lock:
             if self._scheduler is None:
-                from triage.core.jobs.runner import JobRunner
-                from triage.core.security.scheduler import RolloutScheduler
+                from triage.core.security.scheduler import RolloutScheduler, rollout_runner
 
                 inventory = self._inventory()
                 board = self.board
                 limits = board.settings.security.rollout
-                runner = JobRunner(board.engine, limits.max_parallel, board.me.name, board.clock)
+                runner = rollout_runner(board, limits)
                 self._rollout_runner = runner
                 work = self.site_work or (lambda: docker_work(board.clock))
                 self._scheduler = RolloutScheduler(board, inventory, limits, runner, work)

@@ -224,6 +224,13 @@ class RolloutScheduler:
             work.close()
 
 
+def rollout_runner(board: Board, settings: RolloutSettings) -> JobRunner:
+    """The job runner of a rollout: a few threads over max_parallel, so a job that ends still
+    records its end while the next site's job already starts (the scheduler keeps the limit)."""
+    spare = 4
+    return JobRunner(board.engine, settings.max_parallel + spare, board.me.name, board.clock)
+
+
 def retry_site(board: Board, site: SiteId) -> None:
     """Queue a failed, skipped or no-fix site again, from its last finished step."""
     if not store.requeue(board.engine, site, RETRYABLE, board.clock()):

@@ -101,14 +101,13 @@ def _start_and_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _scheduler(settings: Settings, board: Board) -> RolloutScheduler:
-    from triage.core.jobs.runner import JobRunner
-    from triage.core.security.scheduler import RolloutScheduler
+    from triage.core.security.scheduler import RolloutScheduler, rollout_runner
     from triage.core.security.site_work import DockerSiteWork
     from triage.core.sites.inventory import load_inventory
 
     inventory = load_inventory(settings.resolved_sites_file())
     limits = settings.security.rollout
-    runner = JobRunner(board.engine, limits.max_parallel, board.me.name, board.clock)
+    runner = rollout_runner(board, limits)
     return RolloutScheduler(board, inventory, limits, runner, DockerSiteWork)
 
 
