@@ -218,11 +218,13 @@ class RolloutActions(App[None]):
     @work(thread=True, group="security-site", exit_on_error=False)
     def change_site(self, site: SiteId, skip_reason: str | None) -> None:
         """Retry the site (no reason) or skip it: one core call, off the UI thread."""
+        from triage.core.security.scheduler import retry_site, skip_site
+
         try:
             if skip_reason is None:
-                self.scheduler().retry(site)
+                retry_site(self.board, site)
             else:
-                self.scheduler().skip(site, skip_reason)
+                skip_site(self.board, site, skip_reason)
         except TriageError as error:
             self.post_message(SiteChanged(site, skip_reason is None, str(error)))
             return
