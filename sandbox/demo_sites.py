@@ -40,7 +40,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from triage.core.sites.environments import Engines, create
-from triage.core.sites.inventory import Inventory, load_inventory
+from triage.core.sites.inventory import Inventory, Site, load_inventory
 from triage.sandbox.composer_repo import ADVISORY, ComposerRepository, serve
 from triage.sandbox.demo_code import (
     PROD_PACKAGE,
@@ -58,6 +58,8 @@ from triage.sandbox.images import MARIADB_IMAGE, SCHEMA_SQL
 LABEL = "triage.demo"
 ENVS = ("prod", "dev", "test")
 WAIT_S = 180.0
+PARALLEL = 3
+"""Sites made at once (their containers start, Composer runs in them)."""
 Say = Callable[[str], None]
 
 
@@ -128,6 +130,7 @@ def demo_sites(
         gateway = str(network.attrs["IPAM"]["Config"][0]["Gateway"])
         with serve(gateway, advisories={"drupal/core": [ADVISORY]}) as repository:
             say(f"Composer repository of stand-in packages on {repository.base}")
+            # Root without a password, reachable only on the demo's network.
             dbs = {
                 role: client.containers.run(
                     MARIADB_IMAGE,
@@ -136,7 +139,7 @@ def demo_sites(
                     detach=True,
                     labels=labels,
                     environment={"MARIADB_ALLOW_EMPTY_ROOT_PASSWORD": "1"},
-                )  # fmt: skip
+                )
                 for role in ("prod", "work")
             }
             servers = {env: str(dbs["prod" if env == "prod" else "work"].name) for env in ENVS}
@@ -155,13 +158,13 @@ def demo_sites(
             inventory = load_inventory(sites_file)
             for db in dbs.values():
                 _wait_healthy(db)
-            with ThreadPoolExecutor(max_workers=3) as pool:
-                urls = dict(pool.map(
-                    lambda site_id: (site_id, _one_site(client, dbs, inventory, site_id,
-                                                        specs[site_id], repository.base,
-                                                        labels, say)),
-                    tables,
-                ))  # fmt: skip
+
+            def one(site_id: str) -> dict[str, str]:
+                return _one_site(client, dbs, inventory.sites[site_id], specs[site_id],
+                                 repository.base, labels, say)  # fmt: skip
+
+            with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+                urls = dict(zip(tables, pool.map(one, tables), strict=True))
             for site_id, table in tables.items():
                 for env, url in urls[site_id].items():
                     table["envs"][env]["url"] = url
@@ -177,11 +180,11 @@ def demo_sites(
 
 
 def _one_site(
-    client: docker.DockerClient, dbs: dict[str, Container], inventory: Inventory, site_id: str,
-    spec: SiteSpec, repository: str, labels: dict[str, str], say: Say,
+    client: docker.DockerClient, dbs: dict[str, Container], site: Site, spec: SiteSpec,
+    repository: str, labels: dict[str, str], say: Say,
 ) -> dict[str, str]:  # fmt: skip
     """One site: its environments made by core's create, its lock, its packages; {env: URL}."""
-    site = inventory.sites[site_id]
+    site_id = site.id
     engines = Engines({"": client})
     urls, web = {}, {}
     for env in ENVS:
