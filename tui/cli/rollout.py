@@ -97,6 +97,7 @@ def _start_and_run(args: argparse.Namespace, settings: Settings) -> int:
         summary = scheduler.run(only, on_end=lambda site: _print_site(board, site))
     finally:
         scheduler.runner.close()
+    _push(settings, board)  # the comments and moves the run made
     return _report(board, summary, only)
 
 
