@@ -27,7 +27,9 @@ from triage.core.sites.containers import CommandFailed, command_line, exec_in, p
 from triage.core.sites.site_env import SiteEnv
 
 SOURCE_ALIAS = "triage-clone-source"
-"""Production's db container as the target's sees it on the clone's network."""
+"""How production's db container is named on a clone's network (the network's id follows):
+a server that several clones share (sites on one database server) is a different host on
+each clone's network, so one clone's name never answers for another's."""
 DUMP_OPTIONS = ["--single-transaction", "--quick", "--no-tablespaces", "--skip-lock-tables"]
 
 
@@ -55,9 +57,10 @@ def copy_database(prod: SiteEnv, dest: SiteEnv, skipped: list[str]) -> int:
         if network is None:
             reporter.log("the engine made no network for the copy: it is relayed through Triage")
         else:
+            host = _alias(network)
             try:
-                if _reachable(prod, dest):
-                    return _pull(prod, dest, skipped)
+                if _reachable(prod, dest, host):
+                    return _pull(prod, dest, skipped, host)
             finally:
                 _part(network, prod.db, dest.db)
     return pipe(
@@ -77,12 +80,16 @@ def _join(source: Container, sink: Container) -> Network | None:
     except docker.errors.APIError:
         return None
     try:
-        network.connect(source, aliases=[SOURCE_ALIAS])
+        network.connect(source, aliases=[_alias(network)])
         network.connect(sink)
     except docker.errors.APIError:
         _part(network, source, sink)
         return None
     return network
+
+
+def _alias(network: Network) -> str:
+    return f"{SOURCE_ALIAS}-{network.name.rsplit('-', 1)[-1]}"
 
 
 def _part(network: Network, source: Container, sink: Container) -> None:
@@ -98,9 +105,9 @@ def _source_env(prod: SiteEnv, dest: SiteEnv) -> dict[str, str]:
     return {"SOURCE_PWD": prod.db_env.get("MYSQL_PWD", ""), **dest.db_env}
 
 
-def _reachable(prod: SiteEnv, dest: SiteEnv) -> bool:
+def _reachable(prod: SiteEnv, dest: SiteEnv, host: str) -> bool:
     """Whether the target's container logs in to production's server over the network."""
-    probe = [*prod.client(), f"--host={SOURCE_ALIAS}", "--connect-timeout=10", "-e", "SELECT 1",
+    probe = [*prod.client(), f"--host={host}", "--connect-timeout=10", "-e", "SELECT 1",
              prod.env.db_name]  # fmt: skip
     script = f'MYSQL_PWD="$SOURCE_PWD" {shlex.join(probe)}'
     try:
@@ -115,12 +122,12 @@ def _reachable(prod: SiteEnv, dest: SiteEnv) -> bool:
     return True
 
 
-def _pull(prod: SiteEnv, dest: SiteEnv, skipped: list[str]) -> int:
+def _pull(prod: SiteEnv, dest: SiteEnv, skipped: list[str], host: str = SOURCE_ALIAS) -> int:
     """Run the dump inside dest's db container, piped into its client; the bytes of SQL."""
     load = shlex.join([*dest.client(), dest.env.db_name])
     script = (
         "set -o pipefail; count=$(mktemp); trap 'rm -f \"$count\"' EXIT; "
-        f'{{ export MYSQL_PWD="$SOURCE_PWD"; {dump_command(prod, skipped, SOURCE_ALIAS)}; }}'
+        f'{{ export MYSQL_PWD="$SOURCE_PWD"; {dump_command(prod, skipped, host)}; }}'
         f' | tee >(wc -c > "$count") | {load}; status=$?; wait $!; cat "$count"; exit $status'
     )
     command = ["bash", "-c", script]
