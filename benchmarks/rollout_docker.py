@@ -29,13 +29,14 @@ for path in (ROOT, ROOT / "tests", ROOT / "tests" / "integration"):
         sys.path.insert(0, str(path))
 
 import rollout_support as rs  # noqa: E402
-from dockerd import ensure_docker, ensure_images  # noqa: E402
+from dockerd import ensure_docker  # noqa: E402
 from jira_support import SANDBOX_USER, tracker_for  # noqa: E402
 from rollout_world import build_world  # noqa: E402
 
 from triage.core.board.service import Board  # noqa: E402
 from triage.core.jobs.runner import JobRunner  # noqa: E402
 from triage.sandbox.agency import build_agency  # noqa: E402
+from triage.sandbox.images import ensure_images  # noqa: E402
 from triage.sandbox.jira_server import JiraSandbox  # noqa: E402
 from triage.storage import jobs  # noqa: E402
 from triage.storage.db import open_cache, sqlite_url  # noqa: E402

@@ -131,6 +131,16 @@ class ComposerRepository:
         return 404, b"{}"
 
 
+def composer_json(site: str, require: dict[str, str], repo: str) -> bytes:
+    """A site's composer.json: only the repository at `repo`, never packagist.org."""
+    data = {
+        "name": f"acme/site-{site}", "type": "project", "require": require,
+        "repositories": [{"type": "composer", "url": repo}, {"packagist.org": False}],
+        "config": {"secure-http": False, "sort-packages": True},
+    }  # fmt: skip
+    return (json.dumps(data, indent=4) + "\n").encode()
+
+
 @contextlib.contextmanager
 def serve(host: str, port: int = 0) -> Iterator[ComposerRepository]:
     """The repository served on `host` (and the advisories API) until the block ends."""

@@ -2,13 +2,14 @@
 
 `build_world(client, root, count)` makes `count` sites (cycling through SPECS) on one Docker
 network of the world's own: the Composer repository of `rollout_repo` is served on that
-network's gateway, the advisories feed on 127.0.0.1. Two MariaDB containers serve every
-site's databases (one for the prods, one for the dev and test environments; a distinct
-database per site and environment), and each site has prod, dev and test web containers
-(triage/php-site) with its bare git remote mounted. Each site's composer.json and
-composer.lock are made by Composer itself in the site's dev container (first pinned to the
-site's versions, then `composer update --lock` with its real constraint), committed on main
-and installed (`composer install`) in every environment. Everything made is removed by id.
+network's gateway, the advisories feed on 127.0.0.1. Each site has two MariaDB containers
+(one for prod, one shared by dev and test, a database per environment) and prod, dev and
+test web containers (triage/php-site) with its bare git remote mounted. (Not one MariaDB for
+all: concurrent clones then share `db_stream.SOURCE_ALIAS` on networks that come and go.)
+Each site's composer.json and composer.lock are made by Composer itself in the site's dev
+container (first pinned to the site's versions, then `composer update --lock` with its real
+constraint), committed on main and installed (`composer install`) in every environment.
+Everything made is removed by id.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 from dockerd import put_file, wait_healthy
-from rollout_repo import ComposerRepository, serve
+from rollout_repo import ComposerRepository, composer_json, serve
 from site_fixtures import CONTACT_SQL, PUBLISHED_ADDRESSES, WEBFORM_SQL, git
 
 from triage.core.sites.environments import Engines
@@ -128,17 +129,6 @@ def _database(db: Container, name: str) -> None:
     _exec(db, f'mariadb -e "CREATE DATABASE {name}" && mariadb {name} < /tmp/{name}.sql', "/")
 
 
-def _composer_json(spec: SiteSpec, repo: str, pinned: bool) -> str:
-    require = ({"drupal/core": spec.core, "symfony/http-foundation": spec.symfony} if pinned
-               else {"drupal/core": spec.constraint})  # fmt: skip
-    data = {
-        "name": f"acme/site-{spec.name}", "type": "project", "require": require,
-        "repositories": [{"type": "composer", "url": repo}, {"packagist.org": False}],
-        "config": {"secure-http": False, "sort-packages": True},
-    }  # fmt: skip
-    return json.dumps(data, indent=4) + "\n"
-
-
 def _repository(root: Path, spec: SiteSpec) -> tuple[Path, Path]:
     """The site's bare remote (main: the site's code, no composer files yet) and a checkout."""
     remote, work = root / "remote.git", root / "checkout"
@@ -162,7 +152,7 @@ def _site(site_id: str, spec: SiteSpec, remote: Path, checkout: Path, network: s
     def environment(env: str) -> Environment:
         return Environment(
             web_container=f"{site_id}-{env}-web",
-            db_container=f"{network}-{'prod' if env == 'prod' else 'work'}-db",
+            db_container=f"{site_id}-{'prod' if env == 'prod' else 'work'}-db",
             db_name=f"{db_prefix}_{env}", db_user="drupal", db_password_env=PASSWORD_VARIABLE,
             code_path=CODE, files_path=f"{CODE}/files", network=network,
             volumes={f"{site_id}-git": GIT_MOUNT},
@@ -202,9 +192,11 @@ def _lock(world: World, site: Site, spec: SiteSpec) -> None:
     dev = world.web(site, "dev")
     for web in (world.web(site, env) for env in ENVS):
         _code_at_main(web)
-    put_file(dev, f"{CODE}/composer.json", _composer_json(spec, world.repo.base, True).encode())
+    pinned = {"drupal/core": spec.core, "symfony/http-foundation": spec.symfony}
+    put_file(dev, f"{CODE}/composer.json", composer_json(spec.name, pinned, world.repo.base))
     _exec(dev, "composer update --no-interaction --no-progress")
-    put_file(dev, f"{CODE}/composer.json", _composer_json(spec, world.repo.base, False).encode())
+    wanted = {"drupal/core": spec.constraint}
+    put_file(dev, f"{CODE}/composer.json", composer_json(spec.name, wanted, world.repo.base))
     _exec(dev, "composer update --lock --no-interaction --no-progress")
     checkout = Path(site.checkout)
     for name in ("composer.json", "composer.lock"):
@@ -234,13 +226,7 @@ def build_world(client: docker.DockerClient, root: Path, count: int = 6) -> Iter
         gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
         with serve(gateway) as repo, serve("127.0.0.1") as feed:
             common = {"network": prefix, "detach": True, "labels": labels}
-            dbs = {}
-            for role in ("prod", "work"):
-                dbs[role] = client.containers.run(
-                    MARIADB_IMAGE, name=f"{prefix}-{role}-db", **common,
-                    environment={"MARIADB_USER": "drupal", "MARIADB_PASSWORD": DB_PASSWORD},
-                )  # fmt: skip
-                made.append(dbs[role])
+            dbs: dict[str, Container] = {}
             sites, specs = {}, {}
             for index in range(count):
                 spec = SPECS[index % len(SPECS)]
@@ -255,6 +241,12 @@ def build_world(client: docker.DockerClient, root: Path, count: int = 6) -> Iter
                     driver_opts={"type": "none", "o": "bind", "device": str(remote)},
                 )  # fmt: skip
                 volumes.append(str(volume.id))
+                for role in ("prod", "work"):
+                    dbs[f"{site_id}-{role}-db"] = client.containers.run(
+                        MARIADB_IMAGE, name=f"{site_id}-{role}-db", **common,
+                        environment={"MARIADB_USER": "drupal", "MARIADB_PASSWORD": DB_PASSWORD},
+                    )  # fmt: skip
+                    made.append(dbs[f"{site_id}-{role}-db"])
                 for env in ENVS:
                     made.append(_web(client, sites[site_id], env, common))
             for db in dbs.values():
@@ -262,7 +254,7 @@ def build_world(client: docker.DockerClient, root: Path, count: int = 6) -> Iter
                 _exec(db, "mariadb -e \"GRANT ALL PRIVILEGES ON *.* TO 'drupal'@'%'\"", "/")
             for site in sites.values():
                 for env in ENVS:
-                    _database(dbs["prod" if env == "prod" else "work"], site.env(env).db_name)
+                    _database(dbs[site.env(env).db_container], site.env(env).db_name)
             inventory = Inventory(sites=sites)
             world = World(inventory, specs, Engines({"": client}), client, repo,
                           f"{feed.base}/api/security-advisories/")  # fmt: skip
@@ -277,9 +269,16 @@ def build_world(client: docker.DockerClient, root: Path, count: int = 6) -> Iter
                 list(pool.map(lambda s: _lock(world, s, specs[s.id]), sites.values()))
             yield world
     finally:
+        left = set()  # clone networks that a killed clone left attached to our containers
         for item in made:
             with contextlib.suppress(docker.errors.NotFound):
-                client.containers.get(item.id).remove(force=True, v=True)
+                found = client.containers.get(item.id)
+                nets = found.attrs["NetworkSettings"]["Networks"] or {}
+                left |= {n["NetworkID"] for name, n in nets.items() if name != prefix}
+                found.remove(force=True, v=True)
+        for network_id in left:
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                client.networks.get(network_id).remove()
         for volume_id in volumes:
             with contextlib.suppress(docker.errors.NotFound):
                 client.volumes.get(volume_id).remove(force=True)
