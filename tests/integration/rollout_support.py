@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rollout_repo import ADVISORY_ID
 from rollout_world import World
 
 from triage.core.board.service import Board
@@ -27,6 +26,7 @@ from triage.core.sites.environments import Engines
 from triage.core.tracker.client import JiraTracker
 from triage.core.tracker.push import Pusher
 from triage.core.tracker.sync import Sync
+from triage.sandbox.composer_repo import ADVISORY_ID
 from triage.storage import jobs
 from triage.storage import rollouts as store
 from triage.storage.models import JobState, RolloutSite

@@ -1,11 +1,11 @@
 """Sites on real containers for the security rollout tests and benchmark (a support module).
 
 `build_world(client, root, count)` makes `count` sites (cycling through SPECS) on one Docker
-network of the world's own: the Composer repository of `rollout_repo` is served on that
-network's gateway, the advisories feed on 127.0.0.1. Each site has two MariaDB containers
+network of the world's own: the Composer repository of `triage.sandbox.composer_repo` is
+served on that network's gateway, the advisories feed on 127.0.0.1. Each site has two MariaDB containers
 (one for prod, one shared by dev and test, a database per environment) and prod, dev and
-test web containers (triage/php-site) with its bare git remote mounted. (Not one MariaDB for
-all: concurrent clones then share `db_stream.SOURCE_ALIAS` on networks that come and go.)
+test web containers (triage/php-site) with its bare git remote mounted. (The demo shares
+two MariaDB servers between all its sites; the tests keep each site's apart.)
 Each site's composer.json and composer.lock are made by Composer itself in the site's dev
 container (first pinned to the site's versions, then `composer update --lock` with its real
 constraint), committed on main and installed (`composer install`) in every environment.
@@ -28,11 +28,11 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 from dockerd import put_file, wait_healthy
-from rollout_repo import ComposerRepository, composer_json, serve
 from site_fixtures import CONTACT_SQL, PUBLISHED_ADDRESSES, WEBFORM_SQL, git
 
 from triage.core.sites.environments import Engines
 from triage.core.sites.inventory import Environment, Inventory, Site, SmokeCheck
+from triage.sandbox.composer_repo import ComposerRepository, composer_json, serve
 from triage.sandbox.images import MARIADB_IMAGE, PHP_SITE_IMAGE, SCHEMA_SQL
 from triage.sandbox.rootfs import IMAGES_DIR
 
@@ -193,10 +193,18 @@ def _lock(world: World, site: Site, spec: SiteSpec) -> None:
     for web in (world.web(site, env) for env in ENVS):
         _code_at_main(web)
     pinned = {"drupal/core": spec.core, "symfony/http-foundation": spec.symfony}
-    put_file(dev, f"{CODE}/composer.json", composer_json(spec.name, pinned, world.repo.base))
+    put_file(
+        dev,
+        f"{CODE}/composer.json",
+        composer_json(f"acme/site-{spec.name}", pinned, world.repo.base).encode(),
+    )
     _exec(dev, "composer update --no-interaction --no-progress")
     wanted = {"drupal/core": spec.constraint}
-    put_file(dev, f"{CODE}/composer.json", composer_json(spec.name, wanted, world.repo.base))
+    put_file(
+        dev,
+        f"{CODE}/composer.json",
+        composer_json(f"acme/site-{spec.name}", wanted, world.repo.base).encode(),
+    )
     _exec(dev, "composer update --lock --no-interaction --no-progress")
     checkout = Path(site.checkout)
     for name in ("composer.json", "composer.lock"):

@@ -28,13 +28,13 @@ import pytest
 import rollout_support as rs
 import site_fixtures
 from jira_support import SANDBOX_USER, tracker_for
-from rollout_repo import ADVISORY_ID
 from rollout_world import World, build_world
 
 from triage.core.board.service import Board
 from triage.core.security.rollout import dedupe_label
 from triage.core.tracker.client import JiraTracker
 from triage.sandbox.agency import Agency, adf_to_text, build_agency
+from triage.sandbox.composer_repo import ADVISORY_ID
 from triage.sandbox.jira_server import JiraSandbox
 from triage.storage.db import open_cache
 from triage.storage.models import RolloutState
