@@ -3,9 +3,10 @@
 `build_world(client, root, count)` makes `count` sites (cycling through SPECS) on one Docker
 network of the world's own: the Composer repository of `triage.sandbox.composer_repo` is
 served on that network's gateway, the advisories feed on 127.0.0.1. Each site has two
-MariaDB containers (one for prod, one shared by dev and test, a database per environment) and prod, dev and
-test web containers (triage/php-site) with its bare git remote mounted. (The demo shares
-two MariaDB servers between all its sites; the tests keep each site's apart.)
+MariaDB containers (one for prod, one shared by dev and test, a database per environment)
+and prod, dev and test web containers (triage/php-site) with its bare git remote mounted.
+(The demo shares two MariaDB servers between all its sites; the tests keep each site's
+apart.)
 Each site's composer.json and composer.lock are made by Composer itself in the site's dev
 container (first pinned to the site's versions, then `composer update --lock` with its real
 constraint), committed on main and installed (`composer install`) in every environment.
