@@ -61,6 +61,7 @@ def site_table(
         "checkout": str(checkout),
         "tests": list(spec.tests),
         "deploy": ["composer install --no-interaction --no-progress", "drush deploy"],
+        "restore": ["composer install --no-interaction --no-progress"],
         "post_clone": ["drush deploy"],
         "maintenance_on": ["drush sset system.maintenance_mode 1"],
         "maintenance_off": ["drush sset system.maintenance_mode 0"],

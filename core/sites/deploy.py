@@ -11,8 +11,9 @@ production it also wants the ticket in Ready To Deploy, the branch merged into m
 local checkout, and `confirm` equal to the site id (the user typed it).
 
 Any failure after the backup is rolled back: the database restored from the backup, the code
-back at the commit it was at, maintenance off; the rollback's steps are in the report. In a
-dry run every command (docker exec lines, SQL, git) is printed and nothing is changed.
+back at the commit it was at (then the site's `restore` commands), maintenance off; the
+rollback's steps are in the report. In a dry run every command (docker exec lines, SQL, git)
+is printed and nothing is changed.
 
 The request, the production rules and the exceptions live in core.deploy_rules (no Docker).
 `check_release` runs the production rules and the engine checks that need no merge yet; a
@@ -170,6 +171,8 @@ def _rolled_back(
         ("rollback: restore code", lambda: target.checkout(report.previous_sha, fetch=False)),
         ("rollback: maintenance off", lambda: target.run(target.site.maintenance_off)),
     ]
+    if target.site.restore:  # before maintenance ends: vendor/ back in step with the code
+        undo.insert(2, ("rollback: restore commands", lambda: target.run(target.site.restore)))
     broken: list[str] = []
     for name, action in undo:
         try:

@@ -16,6 +16,7 @@ one sentence naming the file, the site and the key. Example::
     maintenance_on = ["drush state:set system.maintenance_mode 1"]
     maintenance_off = ["drush state:set system.maintenance_mode 0"]
     tests = ["vendor/bin/phpunit --testsuite smoke"]  # after a deploy to test
+    restore = ["composer install --no-interaction"]   # after a rollback put the code back
     sanitize_sql = ["UPDATE webform_submission_data SET value = 'sanitized'"]
     allowed_emails = ["sales@acme.example"]     # a clone may keep these (published content)
     allowed_email_domains = ["agency.example"]  # and addresses at these domains
@@ -136,6 +137,9 @@ class Site(Model):
     """Commands run in the web container after the code is updated."""
     maintenance_on: list[str] = Field(default_factory=list)
     maintenance_off: list[str] = Field(default_factory=list)
+    restore: list[str] = Field(default_factory=list)
+    """Commands run after a failed deploy put the code back, before maintenance ends (e.g.
+    composer install, so vendor/ matches the code again)."""
     tests: list[str] = Field(default_factory=list)
     """The site's test commands, run in the web container after a deploy to test."""
     composer: str = "composer"

@@ -165,6 +165,7 @@ def _site(site_id: str, spec: SiteSpec, remote: Path, checkout: Path, network: s
         name=f"Site {db_prefix}", client=f"Client {db_prefix}", package=spec.package,
         repo=str(remote), checkout=str(checkout), tests=list(spec.tests),
         deploy=["composer install --no-interaction --no-progress", "drush deploy"],
+        restore=["composer install --no-interaction --no-progress"],
         post_clone=["drush deploy"],
         maintenance_on=["drush sset system.maintenance_mode 1"],
         maintenance_off=["drush sset system.maintenance_mode 0"],

@@ -130,6 +130,7 @@ def check_end(board: Board, jira: JiraSandbox, tracker: JiraTracker, world: Worl
             assert "failed at tests" in row.reason and "was rolled back" in row.reason
             assert "legacyRender" in row.reason
             assert world.head(site, "test") == main  # the code back at what prod runs
+            assert world.drupal(site, "test") == world.specs[site.id].core  # and vendor/ too
             assert jira.issue(row.ticket_key or "")["fields"]["status"]["name"] != "Done"
             continue
         comments = _comments(jira, row.ticket_key or "")
