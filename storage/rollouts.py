@@ -104,6 +104,16 @@ def site_rows(
         return list(session.exec(query))
 
 
+def unfinished(engine: Engine, advisory_id: str, package: str) -> int:
+    """How many sites of a rollout are still queued, running or waiting (one COUNT)."""
+    states = [RolloutState.QUEUED.value, RolloutState.RUNNING.value, RolloutState.WAITING.value]
+    query = sa.select(sa.func.count()).where(
+        SITE.c.advisory_id == advisory_id, SITE.c.package == package, SITE.c.state.in_(states)
+    )
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
 def site_row(engine: Engine, ident: SiteId) -> RolloutSite | None:
     """One site of a rollout, or None."""
     with Session(engine) as session:

@@ -224,6 +224,8 @@ def report_to_parent(board: Board, advisory_id: str, package: str) -> bool:
 
     Written once (the same text is not commented twice); whether it commented now.
     """
+    if store.unfinished(board.engine, advisory_id, package):
+        return False  # the common case, as each site ends: one COUNT
     rollout = store.rollout(board.engine, advisory_id, package)
     sites = store.site_rows(board.engine, advisory_id, package)
     if rollout is None or not rollout.ticket_key or not sites:
