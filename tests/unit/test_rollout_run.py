@@ -279,6 +279,15 @@ def test_retry_continues_a_failed_site_and_skip_needs_a_reason(
         (audit,) = session.exec(select(AuditEntry).where(AuditEntry.action == "rollout-skip"))
     assert (audit.site, audit.actor, audit.ticket_key) == ("corp-www", "me", skipped.ticket_key)
     assert "supported branch on Monday" in audit.detail
+    # The parent heard how the rollout ended each time its last site ended: once per ending.
+    rollout = store.rollout(sqlite_engine, SA, "drupal/core")
+    assert rollout is not None and rollout.ticket_key
+    first, last = comments(sqlite_engine, rollout.ticket_key, f"The rollout of {SA}")
+    assert "- beta-www" in first and ": failed" in first and "corp-www" in first
+    assert f"- beta-www ({fleet.row('beta-www').ticket_key}): tested" in last
+    assert "- corp-www" in last and "skipped" in last and "supported branch on Monday" in last
+    fleet.run()  # nothing left to run: no third report
+    assert len(comments(sqlite_engine, rollout.ticket_key, f"The rollout of {SA}")) == 2
 
 
 def test_a_running_site_cannot_be_skipped(sqlite_engine: Engine, tmp_path: Path) -> None:
