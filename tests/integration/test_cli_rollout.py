@@ -89,6 +89,19 @@ def test_a_rollout_queues_one_ticket_per_affected_site_once(rollout_env: dict[st
     assert not any("done site" in s for s in summaries)
 
 
+def test_resume_waits_for_the_tickets_while_jira_is_out_of_reach(
+    rollout_env: dict[str, str],
+) -> None:
+    queued = triage(rollout_env, "security", "rollout", ADVISORY, "--no-run")
+    assert "queued: run `triage security resume`" in queued.stdout
+    resumed = triage(rollout_env, "security", "resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "could not reach Jira yet" in resumed.stderr
+    assert "ran 0 sites" in resumed.stdout
+    assert "2 sites wait for their tickets to reach Jira" in resumed.stdout
+    assert [r["state"] for r in sites_json(rollout_env)] == ["queued", "queued", "patched"]
+
+
 def test_skip_needs_a_reason_and_retry_brings_the_site_back(rollout_env: dict[str, str]) -> None:
     triage(rollout_env, "security", "rollout", ADVISORY, "--no-run")
     blank = triage(rollout_env, "security", "skip", "gold", "--advisory", ADVISORY,
