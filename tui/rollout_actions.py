@@ -116,6 +116,13 @@ class RolloutActions(App[None]):
     def _inventory(self) -> Inventory:
         inventory = self.inventory()
         if inventory is None:
+            from triage.core.demo_run import is_demo
+
+            if is_demo(self.board.engine):
+                raise TriageError(
+                    "this demo has no sites to update: quit and start it with "
+                    "`triage demo --sites 3` (needs Docker) to watch a rollout run"
+                )
             path = self.board.settings.resolved_sites_file()
             raise TriageError(f"no sites inventory at {path}: create it (README)")
         return inventory

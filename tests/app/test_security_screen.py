@@ -45,6 +45,7 @@ from triage.storage.models import (
     SiteLock,
     SitePackage,
 )
+from triage.storage.queries import set_meta
 from triage.tui.app import TriageApp, make_app
 from triage.tui.screens.fleet import FleetScreen, step_marks
 from triage.tui.screens.help import HelpScreen
@@ -436,6 +437,8 @@ async def test_without_a_sites_inventory_r_says_so(
 ) -> None:
     board = make_board(sites_file=str(tmp_path / "none.toml"))
     seed_fleet(board)
+    with board.engine.begin() as connection:
+        set_meta(connection, "workspace", "jira")  # a team's cache, not the demo
     app = make_app(board)
     async with app.run_test(size=(160, 48)) as pilot:
         await open_security(pilot)
@@ -443,6 +446,20 @@ async def test_without_a_sites_inventory_r_says_so(
         await settle(pilot)
         assert f"no sites inventory at {tmp_path / 'none.toml'}" in said(app)
         assert isinstance(app.screen, SecurityScreen)
+
+
+async def test_in_the_demo_without_sites_r_says_how_to_start_them(
+    make_board: Callable[..., Board], tmp_path: Path
+) -> None:
+    board = make_board(sites_file=str(tmp_path / "none.toml"))  # a demo cache
+    seed_fleet(board)
+    app = make_app(board)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_security(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "this demo has no sites to update" in said(app)
+        assert "triage demo --sites 3" in said(app)
 
 
 def test_the_board_loads_none_of_the_rollout_machinery() -> None:
