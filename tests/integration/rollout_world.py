@@ -34,33 +34,14 @@ from site_fixtures import CONTACT_SQL, PUBLISHED_ADDRESSES, WEBFORM_SQL, git
 from triage.core.sites.environments import Engines
 from triage.core.sites.inventory import Environment, Inventory, Site, SmokeCheck
 from triage.sandbox.composer_repo import ComposerRepository, composer_json, serve
+from triage.sandbox.demo_code import CHECK, CHECK_PHP, CODE, GIT_MOUNT, LEGACY, LEGACY_PHP
 from triage.sandbox.images import MARIADB_IMAGE, PHP_SITE_IMAGE, SCHEMA_SQL
 from triage.sandbox.rootfs import IMAGES_DIR
 
 PASSWORD_VARIABLE = "TRIAGE_TEST_ROLLOUT_DB_PASSWORD"
 DB_PASSWORD = "rollout-db-pw"
-GIT_MOUNT = "/srv/git/site.git"
-CODE = "/var/www/site"
 ENVS = ("prod", "dev", "test")
 LABEL = "triage.test-world"
-CHECK = "php tests/check.php"
-LEGACY = "php tests/legacy.php"
-CHECK_PHP = """<?php
-// The site's test: the Drupal it runs is the one composer.lock names.
-require __DIR__ . '/../vendor/autoload.php';
-$lock = json_decode(file_get_contents(__DIR__ . '/../composer.lock'), true);
-$want = array_values(array_filter($lock['packages'], fn ($p) => $p['name'] === 'drupal/core'));
-if (Drupal::VERSION !== $want[0]['version']) {
-    fwrite(STDERR, 'Drupal ' . Drupal::VERSION . ' runs, the lock says ' . $want[0]['version']);
-    exit(1);
-}
-echo 'Drupal ', Drupal::VERSION, " OK\\n";
-"""
-LEGACY_PHP = """<?php
-// A test of the site's theme, which still calls an API that Drupal dropped.
-require __DIR__ . '/../vendor/autoload.php';
-echo Drupal::legacyRender(), "\\n";
-"""
 
 
 @dataclass(frozen=True)
