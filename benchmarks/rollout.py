@@ -67,10 +67,10 @@ def lower_bound(seconds: dict[str, float], engines: dict[str, str], limit: int, 
                max(seconds.values()))  # fmt: skip
 
 
-def poll(engine: object, stop: threading.Event, counts: list[int]) -> None:
+def poll(engine: sa.Engine, stop: threading.Event, counts: list[int]) -> None:
     """What the fleet screen does while a rollout runs: read every site's row."""
     while not stop.wait(POLL_S):
-        rows = store.site_rows(engine)  # type: ignore[arg-type]
+        rows = store.site_rows(engine)
         counts.append(sum(1 for row in rows if row.state.finished))
 
 
