@@ -14,14 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from triage.core.board.service import Board, MoveRefused
+from triage.core.board.changes import MoveRefused
+from triage.core.board.service import Board
 from triage.core.jobs.reporting import Reporter
 from triage.core.jobs.runner import JobRunner, Operation
 from triage.core.sites.deploy_rules import DeployRequest
 from triage.core.sites.git import BranchStatus, Git, branch_name
 from triage.core.sites.inventory import PROD, Inventory, Site
 from triage.core.sites.release import ReleaseSteps, release
-from triage.storage import outbox
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
 from triage.storage.models import Ticket
@@ -265,9 +265,8 @@ def _open_branch(context: ActionContext, ticket: Ticket, site: Site) -> Built:
         status = context.tools.git(site, reporter).open_branch(ticket.key, ticket.summary)
         if reporter.dry_run:
             return f"dry run: would open {status.branch}"
-        outbox.record_facts(
-            context.board.engine, ticket.key, branch=status.branch, branch_ahead=status.ahead
-        )
+        with context.board.changes(ticket.key) as change:
+            change.facts(branch=status.branch, branch_ahead=status.ahead)
         pushed = "pushed" if status.pushed else "not pushed"
         return (
             f"branch {status.branch} {pushed}, {status.ahead} ahead and "
@@ -305,10 +304,9 @@ def _build_test(context: ActionContext, ticket: Ticket, site: Site) -> Built:
         url = site.envs[TEST].url or "(no URL set for test)"
         if reporter.dry_run:
             return f"dry run: would build the test site {url} from {branch}"
-        outbox.record_facts(context.board.engine, ticket.key, test_site_passed=True)
-        context.board.comment(
-            ticket.key, f"Test site built from {branch} and its smoke checks passed: {url}"
-        )
+        with context.board.changes(ticket.key) as change:
+            change.facts(test_site_passed=True)
+            change.comment(f"Test site built from {branch} and its smoke checks passed: {url}")
         return f"test site {url} built from {branch}; {ticket.key} can move to PO Review"
 
     return TEST, branch, operation
@@ -335,17 +333,18 @@ def _deploy_prod(context: ActionContext, ticket: Ticket, site: Site) -> Built:
             )
         if reporter.dry_run:
             return f"dry run: would merge {branch}, deploy it to prod of {site.id}, tag {done.tag}"
-        outbox.record_facts(context.board.engine, ticket.key, prod_deploy_passed=True)
         summary = (
             f"Deployed {branch} to production of {site.id} "
             f"({site.envs[PROD].url or 'no URL set'}): merged into {site.main_branch} "
             f"as {done.merged[:10]}, tagged {done.tag}."
         )
-        try:
-            context.board.move(ticket.key, BoardColumn.DONE, comment=summary)
-        except MoveRefused as refused:
-            reporter.log(f"not moved to Done: {refused}")
-            context.board.comment(ticket.key, summary)
+        with context.board.changes(ticket.key) as change:
+            change.facts(prod_deploy_passed=True)
+            try:
+                change.move(BoardColumn.DONE, comment=summary)
+            except MoveRefused as refused:  # refused before it wrote anything
+                reporter.log(f"not moved to Done: {refused}")
+                change.comment(summary)
         return summary
 
     return PROD, branch, operation

@@ -1,8 +1,7 @@
 """Local changes and the outbox's state machine, in SQL.
 
-A change is durable once a `record_*` function returns: the cached rows change and an
-outbox row is queued in one transaction, so a killed process never loses it. The ticket's
-facts (what Triage recorded about its work) are Triage's own and queue nothing.
+Local changes and their outbox rows are written together by `storage.changes`; here the
+outbox's rows are claimed, sent and settled, and new issues are queued.
 
 An outbox row goes pending → sending (pending with a live lease: `claim_next`) → done,
 failed or conflict (`finish`), or back to pending with a later attempt (`finish` with
@@ -25,7 +24,6 @@ from sqlmodel import Session
 
 from triage.storage.columns import BoardColumn
 from triage.storage.db import session_scope
-from triage.storage.errors import StorageError
 from triage.storage.models import (
     AuditEntry,
     Comment,
@@ -37,188 +35,9 @@ from triage.storage.models import (
     RolloutSite,
     StatusChange,
     Ticket,
-    TicketFactsBase,
     table_of,
     utcnow,
 )
-
-Author = tuple[str, str]
-"""Who makes a change: the name Jira shows and the account that must send it."""
-
-
-class UnknownTicket(StorageError):
-    """No ticket with that key is in the cache."""
-
-
-def _ticket(session: Session, key: str) -> Ticket:
-    ticket = session.get(Ticket, key)
-    if ticket is None:
-        raise UnknownTicket(f"ticket {key} is not in the cache: check the key or run `triage sync`")
-    return ticket
-
-
-def record_move(
-    engine: Engine,
-    key: str,
-    target: BoardColumn,
-    *,
-    actor: str,
-    comment: str | None = None,
-    override_reason: str | None = None,
-    approved_by: str | None = None,
-    assign_to: tuple[str, str | None] | None = None,
-    at: datetime | None = None,
-    author_id: str = "",
-) -> Ticket:
-    """Move a ticket to `target`, with its optional comment, approval and assignment, durably."""
-    at = at or utcnow()
-    with session_scope(engine) as session:
-        ticket = _ticket(session, key)
-        source = ticket.column
-        # The Jira status the ticket had: the push checks Jira still shows it before moving.
-        payload: dict[str, object] = {
-            "to": target.value,
-            "from": source.value if source else None,
-            "from_status": ticket.jira_status,
-        }
-        ticket.column = target
-        ticket.jira_status = target.value
-        ticket.updated = at
-        if approved_by is not None:
-            ticket.approved_by = approved_by
-        if comment:
-            payload["comment"] = comment
-            session.add(Comment(ticket_key=key, author=actor, body=comment, created=at))
-        session.add(
-            StatusChange(
-                ticket_key=key,
-                from_status=source.value if source else None,
-                to_status=target.value,
-                author=actor,
-                at=at,
-                source="local",
-                override=override_reason is not None,
-            )
-        )
-        session.add(
-            OutboxEntry(
-                ticket_key=key,
-                kind=OutboxKind.MOVE,
-                payload=payload,
-                created=at,
-                author=actor,
-                author_id=author_id,
-            )
-        )
-        if assign_to is not None:
-            _assign(session, ticket, (actor, author_id), assign_to, at)
-        if override_reason is not None:
-            session.add(
-                AuditEntry(
-                    at=at,
-                    actor=actor,
-                    action="override-move",
-                    ticket_key=key,
-                    site=ticket.site,
-                    detail=f"{payload['from']} → {target.value}: {override_reason}",
-                )
-            )
-        session.add(ticket)
-    return ticket
-
-
-def record_facts(engine: Engine, key: str, **facts: object) -> Ticket:
-    """Record facts about a ticket's work (branch, test site…) in one transaction.
-
-    Facts are Triage's own: they never go to Jira, so no outbox row is written.
-    """
-    unknown = sorted(set(facts) - set(TicketFactsBase.model_fields))
-    if unknown:
-        raise ValueError(f"not a fact of a ticket: {', '.join(unknown)}")
-    with session_scope(engine) as session:
-        ticket = _ticket(session, key)
-        for name, value in facts.items():
-            setattr(ticket, name, value)
-        session.add(ticket)
-    return ticket
-
-
-def record_comment(
-    engine: Engine,
-    key: str,
-    body: str,
-    *,
-    actor: str,
-    at: datetime | None = None,
-    author_id: str = "",
-) -> Comment:
-    """Add a comment to a ticket and queue it for Jira, durably."""
-    at = at or utcnow()
-    with session_scope(engine) as session:
-        ticket = _ticket(session, key)
-        comment = Comment(ticket_key=key, author=actor, body=body, created=at)
-        session.add(comment)
-        session.add(
-            OutboxEntry(
-                ticket_key=key,
-                kind=OutboxKind.COMMENT,
-                payload={"body": body},
-                created=at,
-                author=actor,
-                author_id=author_id,
-            )
-        )
-        ticket.updated = at
-        session.add(ticket)
-        session.flush()
-    return comment
-
-
-def record_assign(
-    engine: Engine,
-    key: str,
-    assignee: tuple[str, str | None],
-    *,
-    actor: str,
-    at: datetime | None = None,
-    author_id: str = "",
-) -> Ticket:
-    """Assign a ticket to (display name, account id) and queue it for Jira, durably."""
-    at = at or utcnow()
-    with session_scope(engine) as session:
-        ticket = _ticket(session, key)
-        _assign(session, ticket, (actor, author_id), assignee, at)
-        session.add(ticket)
-    return ticket
-
-
-def _assign(
-    session: Session, ticket: Ticket, author: Author, assignee: tuple[str, str | None], at: datetime
-) -> None:
-    name, account = assignee
-    previous = ticket.assignee
-    ticket.assignee, ticket.assignee_id = name, account
-    ticket.updated = at
-    session.add(
-        OutboxEntry(
-            ticket_key=ticket.key,
-            kind=OutboxKind.ASSIGN,
-            # Assigned to its own author: one whose account Jira has not named yet is
-            # assigned to whoever the author's pusher is, which is that account.
-            payload={
-                "assignee": name,
-                "account_id": account,
-                "previous": previous,
-                "to_author": name == author[0],
-            },
-            created=at,
-            author=author[0],
-            author_id=author[1],
-        )
-    )
-
-
-# -- the state machine of a change on its way to Jira ------------------------------------------
 
 OUTBOX = table_of(OutboxEntry)
 

@@ -20,7 +20,6 @@ from sqlmodel import Session, col, select
 from triage.storage.db import session_scope
 from triage.storage.models import (
     AuditEntry,
-    Comment,
     OutboxEntry,
     Rollout,
     RolloutSite,
@@ -208,12 +207,3 @@ def skip(engine: Engine, ident: SiteId, reason: str, actor: str, now: datetime) 
             )
         )
     return True
-
-
-def has_comment(engine: Engine, key: str, body: str, *, prefix: bool = False) -> bool:
-    """Whether the ticket already has (or queued) a comment with this text (or starting so)."""
-    text = col(Comment.body)
-    same = sa.func.substr(text, 1, len(body)) == body if prefix else text == body
-    with Session(engine) as session:
-        query = select(Comment.id).where(Comment.ticket_key == key, same)
-        return session.exec(query.limit(1)).first() is not None

@@ -13,7 +13,8 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from triage.core.board.service import Board, MoveRefused
+from triage.core.board.changes import MoveRefused
+from triage.core.board.service import Board
 from triage.storage import queries
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError

@@ -6,7 +6,8 @@ row before this returns, so what the screen shows as done is durable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -14,15 +15,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from triage.core.board.changes import BoardChanges
 from triage.core.board.workflow import MoveCheck, check_move
 from triage.core.config import Settings
 from triage.core.errors import NotFound
-from triage.core.redact import mask
 from triage.core.tracker import identity
 from triage.core.tracker.identity import Identity
-from triage.storage import outbox, queries
+from triage.storage import changes, queries
 from triage.storage.columns import BoardColumn
-from triage.storage.errors import TriageError
 from triage.storage.models import Comment, OutboxEntry, OutboxState, StatusChange, Ticket, utcnow
 from triage.storage.queries import CardRow
 
@@ -30,14 +30,6 @@ if TYPE_CHECKING:
     from triage.core.tracker.push import Resolution
 
 Clock = Callable[[], datetime]
-
-
-class MoveRefused(TriageError):
-    """A move the workflow blocks, or that lacks the comment it needs."""
-
-    def __init__(self, check: MoveCheck, message: str) -> None:
-        super().__init__(message)
-        self.check = check
 
 
 @dataclass
@@ -144,6 +136,20 @@ class Board:
         """What the workflow says about moving `key` to `target` now."""
         return check_move(self.ticket(key.upper()), target, self.me.name)
 
+    @contextmanager
+    def changes(self, key: str) -> Iterator[BoardChanges]:
+        """Changes to one ticket by the current user, committed together when the block ends.
+
+        NotFound if the cache has no such key; nothing is written if the block raises.
+        """
+        key, me = key.upper(), self.me
+        try:
+            with changes.changes(self.engine, key, actor=me.name, author_id=me.author_id,
+                                 at=self.clock()) as change:  # fmt: skip
+                yield BoardChanges(change, me)
+        except changes.UnknownTicket as missing:
+            raise NotFound(str(missing)) from None
+
     def move(
         self,
         key: str,
@@ -153,58 +159,20 @@ class Board:
         override_reason: str | None = None,
     ) -> CardRow:
         """Move a ticket, durably; MoveRefused when blocked (without override) or uncommented."""
-        key = key.upper()
-        check = self.check(key, target)
-        override_reason = (override_reason or "").strip() or None
-        if not check.allowed and not (check.overridable and override_reason):
-            raise MoveRefused(check, check.blocked or "the move is not allowed")
-        if check.needs_comment and not (comment and comment.strip()):
-            raise MoveRefused(check, f"a move to {target.value} needs a comment saying why")
-        me = self.me
-        # What is typed here goes to Jira and the audit log: never with a credential in it.
-        reason = mask(override_reason) if override_reason else override_reason
-        outbox.record_move(
-            self.engine,
-            key,
-            target,
-            actor=me.name,
-            comment=mask(comment.strip()) if comment else None,
-            override_reason=reason if not check.allowed else None,
-            approved_by=me.name if check.records_approval else None,
-            assign_to=(me.name, me.account_id) if check.assign_to_me else None,
-            at=self.clock(),
-            author_id=me.author_id,
-        )
+        with self.changes(key) as change:
+            change.move(target, comment=comment, override_reason=override_reason)
         return self.card(key)
 
     def comment(self, key: str, body: str) -> CardRow:
         """Add a comment, durably; an empty one is refused."""
-        key = key.upper()
-        if not body.strip():
-            raise TriageError("the comment is empty: type some text or press escape")
-        me = self.me
-        outbox.record_comment(
-            self.engine,
-            key,
-            mask(body.strip()),
-            actor=me.name,
-            at=self.clock(),
-            author_id=me.author_id,
-        )
+        with self.changes(key) as change:
+            change.comment(body)
         return self.card(key)
 
     def assign_to_me(self, key: str) -> CardRow:
         """Assign a ticket to the current user, durably."""
-        key = key.upper()
-        me = self.me
-        outbox.record_assign(
-            self.engine,
-            key,
-            (me.name, me.account_id),
-            actor=me.name,
-            at=self.clock(),
-            author_id=me.author_id,
-        )
+        with self.changes(key) as change:
+            change.assign_to_me()
         return self.card(key)
 
     def resolve(self, entry_id: int, how: Resolution) -> OutboxEntry:

@@ -23,7 +23,7 @@ from triage.core.sites.gitdiff import CommitLine, DiffLine, FileStat, parse_diff
 from triage.core.sites.inventory import Inventory, Site
 from triage.core.tracker.approvals import approval_comment
 from triage.core.tracker.mapping import StatusMapper
-from triage.storage import outbox, queries, review
+from triage.storage import queries, review
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
 from triage.storage.models import Ticket
@@ -103,13 +103,12 @@ class Reviews:
                 f"{item.head[:10]}): reload the diff and review the new commits"
             )
         me = self.board.me.name
-        card = self.board.move(
-            ticket.key, BoardColumn.QA, comment=approval_comment(me, item.branch, item.head)
-        )
-        if self.board.ticket(ticket.key).approved_by != me:
-            # An earlier approval by someone else let the move through without recording mine.
-            outbox.record_facts(self.board.engine, ticket.key, approved_by=me)
-        return card
+        with self.board.changes(ticket.key) as change:
+            change.move(BoardColumn.QA, comment=approval_comment(me, item.branch, item.head))
+            if change.ticket.approved_by != me:
+                # An earlier approval by someone else let the move through without mine.
+                change.facts(approved_by=me)
+        return self.board.card(ticket.key)
 
     def send_back(self, key: str, comment: str) -> CardRow:
         """Send the ticket back to Needs Work with the reviewer's comment."""

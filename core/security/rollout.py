@@ -239,7 +239,8 @@ def report_to_parent(board: Board, advisory_id: str, package: str) -> bool:
         why = f": {row.reason}" if row.reason else ""
         lines.append(f"- {row.site}{ticket}: {row.state.value}, {versions}{why}")
     body = "\n".join(lines)
-    if store.has_comment(board.engine, rollout.ticket_key, body):
-        return False
-    board.comment(rollout.ticket_key, body)
+    with board.changes(rollout.ticket_key) as change:
+        if change.has_comment(body):
+            return False
+        change.comment(body)
     return True

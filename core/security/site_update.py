@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from triage.core.board.service import Board, MoveRefused
+from triage.core.board.changes import BoardChanges, MoveRefused
+from triage.core.board.service import Board
 from triage.core.config import RolloutSettings
 from triage.core.jobs.reporting import Reporter
 from triage.core.security.constraints import satisfies
@@ -28,7 +29,6 @@ from triage.core.security.lockfile import LockfileError, parse_lock
 from triage.core.security.rollout import branch_for
 from triage.core.security.versions import VersionError
 from triage.core.sites.inventory import Site
-from triage.storage import outbox
 from triage.storage import rollouts as store
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
@@ -193,7 +193,8 @@ class _Run:
 
     def step_branch(self) -> None:
         self.context.work.open_branch(self.site, self.branch, self.reporter)
-        outbox.record_facts(self.context.board.engine, self.key, branch=self.branch)
+        with self.context.board.changes(self.key) as change:
+            change.facts(branch=self.branch)
         self.written["branch"] = self.branch
 
     def step_update(self) -> None:
@@ -254,7 +255,7 @@ class _Run:
         self.results.extend(self.context.work.deploy_test(self.site, self.branch, self.reporter))
 
     def step_report(self) -> None:
-        board, site = self.context.board, self.site
+        site = self.site
         url = site.envs[TEST].url if TEST in site.envs else ""
         checks = "; ".join(self.results) if self.results else "smoke checks and tests passed"
         head = (
@@ -262,20 +263,21 @@ class _Run:
             f"{self.row.version or '?'} → {self.new_version} on branch {self.branch}.\n"
         )
         body = f"{head}Test site: {url or '(no URL set for test)'} — {checks}."
-        outbox.record_facts(board.engine, self.key, test_site_passed=True)
-        # A run resumed after the deploy no longer has its results: the head names the report.
-        self.comment_once(body, head)
-        column = board.ticket(self.key).column
-        if column is not None and column.position < BoardColumn.PO_REVIEW.position:
-            self._move(BoardColumn.PO_REVIEW, "")
+        # The fact, the comment and the move in one transaction: all on record, or none.
+        with self.context.board.changes(self.key) as change:
+            change.facts(test_site_passed=True)
+            # A run resumed after the deploy no longer has its results: the head names it.
+            self._comment_once(change, body, head)
+            column = change.ticket.column
+            if column is not None and column.position < BoardColumn.PO_REVIEW.position:
+                self._move(change, BoardColumn.PO_REVIEW, "")
 
     def step_prod(self) -> None:
-        board = self.context.board
-        ticket = board.ticket(self.key)
-        if ticket.column is BoardColumn.PO_REVIEW:
-            self._move(BoardColumn.READY_TO_DEPLOY,
-                       "The client's agreed window for security updates has passed.")  # fmt: skip
-        column = board.ticket(self.key).column
+        with self.context.board.changes(self.key) as change:
+            if change.ticket.column is BoardColumn.PO_REVIEW:
+                why = "The client's agreed window for security updates has passed."
+                self._move(change, BoardColumn.READY_TO_DEPLOY, why)
+            column = change.ticket.column
         if column is not BoardColumn.READY_TO_DEPLOY:
             where = column.value if column else "no column"
             raise UpdateFailed(
@@ -283,19 +285,23 @@ class _Run:
                 "is there (move it, then retry the site)"
             )
         done = self.context.work.release(self.site, self.branch, self.key, self.reporter)
-        outbox.record_facts(board.engine, self.key, prod_deploy_passed=True)
-        self._move(BoardColumn.DONE, done)
+        with self.context.board.changes(self.key) as change:
+            change.facts(prod_deploy_passed=True)
+            self._move(change, BoardColumn.DONE, done)
 
-    def comment_once(self, body: str, head: str = "") -> bool:
-        """Comment unless the ticket has this text (or one starting with `head`); whether it did."""
-        engine = self.context.board.engine
-        if store.has_comment(engine, self.key, head or body, prefix=bool(head)):
-            return False
-        self.context.board.comment(self.key, body)
-        return True
+    def comment_once(self, body: str) -> None:
+        """Comment unless the ticket already has this very text."""
+        with self.context.board.changes(self.key) as change:
+            self._comment_once(change, body)
 
-    def _move(self, column: BoardColumn, comment: str) -> None:
+    @staticmethod
+    def _comment_once(change: BoardChanges, body: str, head: str = "") -> None:
+        """Comment unless the ticket has this text (or one starting with `head`)."""
+        if not change.has_comment(head or body, prefix=bool(head)):
+            change.comment(body)
+
+    def _move(self, change: BoardChanges, column: BoardColumn, comment: str) -> None:
         try:
-            self.context.board.move(self.key, column, comment=comment or None)
-        except MoveRefused as refused:
+            change.move(column, comment=comment or None)
+        except MoveRefused as refused:  # refused before it wrote anything
             self.reporter.log(f"{self.key} not moved to {column.value}: {refused}")

@@ -27,7 +27,7 @@ from triage.core.config import Settings
 from triage.core.jobs.runner import JobRunner
 from triage.core.sites.git import branch_name
 from triage.core.sites.inventory import Inventory
-from triage.storage import outbox
+from triage.storage import changes
 from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache, sqlite_url
 from triage.storage.errors import TriageError
@@ -403,7 +403,7 @@ def test_a_failing_prod_deploy_is_rolled_back_and_the_ticket_stays(
     world: World, cache: Engine, board: Board, runner: JobRunner, inventory: Inventory
 ) -> None:
     # A branch whose deploy hook changes the database, then fails (site_fixtures).
-    outbox.record_facts(cache, BROKEN_KEY, branch=BRANCH_BROKEN, branch_ahead=1)
+    changes.record_facts(cache, BROKEN_KEY, branch=BRANCH_BROKEN, branch_ahead=1)
     ticket = board.ticket(BROKEN_KEY)
     assert ticket.column is BoardColumn.READY_TO_DEPLOY
     site = world.site.id

@@ -20,7 +20,7 @@ from triage.core.board.service import Board
 from triage.core.config import load_settings
 from triage.core.demo import load_demo
 from triage.sandbox.agency import build_agency
-from triage.storage import outbox
+from triage.storage import changes
 from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache
 from triage.storage.models import Ticket
@@ -146,7 +146,7 @@ def test_my_own_ticket_and_one_without_a_site_are_refused(
 ) -> None:
     board, env = own
     me = board.me
-    outbox.record_assign(board.engine, "SUP-117", (me.name, me.account_id or ""), actor=me.name)
+    changes.record_assign(board.engine, "SUP-117", (me.name, me.account_id or ""), actor=me.name)
     said = one_line_error(triage(env, "approve", "SUP-117"))
     assert said.startswith("triage: SUP-117 is assigned to you: a teammate must review it")
     with Session(board.engine) as session:

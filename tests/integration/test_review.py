@@ -22,7 +22,7 @@ from triage.core.review.service import Reviews
 from triage.core.sites.inventory import load_inventory
 from triage.core.tracker.approvals import approval_comment
 from triage.sandbox.agency import build_agency
-from triage.storage import outbox
+from triage.storage import changes
 from triage.storage.columns import BoardColumn
 from triage.storage.db import open_cache
 from triage.storage.models import OutboxEntry, OutboxKind, Ticket
@@ -89,7 +89,7 @@ def test_the_queue_is_oldest_first_with_each_branch_size(board: Board) -> None:
 
 
 def test_my_own_tickets_are_not_in_my_queue(board: Board) -> None:
-    outbox.record_assign(board.engine, "SUP-117", (board.me.name, board.me.account_id or ""),
+    changes.record_assign(board.engine, "SUP-117", (board.me.name, board.me.account_id or ""),
                          actor=board.me.name)  # fmt: skip
     keys = [item.key for item in reviews(board).queue()]
     assert "SUP-117" not in keys and len(keys) == 7
@@ -169,7 +169,7 @@ def test_verdicts_that_cannot_be_given_say_why(
 ) -> None:
     service = reviews(board)
     if verdict == "mine":
-        outbox.record_assign(board.engine, key, (board.me.name, board.me.account_id or ""),
+        changes.record_assign(board.engine, key, (board.me.name, board.me.account_id or ""),
                              actor=board.me.name)  # fmt: skip
     with pytest.raises(Exception) as caught:
         if verdict == "send-back":
@@ -181,7 +181,7 @@ def test_verdicts_that_cannot_be_given_say_why(
 
 
 def test_a_ticket_without_a_site_says_so(board: Board) -> None:
-    outbox.record_facts(board.engine, "SUP-91")
+    changes.record_facts(board.engine, "SUP-91")
     with Session(board.engine) as session:
         found = session.get(Ticket, "SUP-91")
         assert found is not None

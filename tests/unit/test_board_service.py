@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from triage.core.board.service import Board, MoveRefused
+from triage.core.board.changes import MoveRefused
+from triage.core.board.service import Board
 from triage.core.config import Settings, load_settings
 from triage.core.demo import ensure_demo_cache, load_demo
 from triage.core.errors import NotFound

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from triage.storage import outbox
+from triage.storage import changes, outbox
 from triage.storage.db import init_schema
 from triage.storage.models import OutboxEntry, OutboxState
 from triage.storage.queries import upsert_tickets
@@ -28,9 +28,9 @@ def upsert(engine: Engine, rows: list[dict[str, object]]) -> None:
 
 def fill(engine: Engine, ticket_row: object) -> None:
     upsert(engine, [ticket_row("SUP-1"), ticket_row("SUP-2")])  # type: ignore[operator]
-    outbox.record_comment(engine, "SUP-1", "one", actor="Ann", at=T0, author_id="acc-ann")
-    outbox.record_comment(engine, "SUP-1", "two", actor="Ann", at=T0, author_id="acc-ann")
-    outbox.record_comment(engine, "SUP-2", "three", actor="Bob", at=T0, author_id="acc-bob")
+    changes.record_comment(engine, "SUP-1", "one", actor="Ann", at=T0, author_id="acc-ann")
+    changes.record_comment(engine, "SUP-1", "two", actor="Ann", at=T0, author_id="acc-ann")
+    changes.record_comment(engine, "SUP-2", "three", actor="Bob", at=T0, author_id="acc-bob")
 
 
 def claim(engine: Engine, owner: str, at: datetime = T0, **kw: object) -> OutboxEntry | None:
@@ -89,7 +89,7 @@ def test_an_old_outbox_upgrades_and_its_changes_go_to_whoever_pushes(
     engine: Engine, ticket_row: object
 ) -> None:
     upsert(engine, [ticket_row("OLD-1")])  # type: ignore[operator]
-    outbox.record_comment(engine, "OLD-1", "typed offline", actor="Me", at=T0)
+    changes.record_comment(engine, "OLD-1", "typed offline", actor="Me", at=T0)
     with engine.begin() as connection:
         for name in ("author", "author_id", "lease_owner", "lease_until"):
             connection.execute(sa.text(f'ALTER TABLE "outbox" DROP COLUMN "{name}"'))

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from triage.storage import outbox, queries
+from triage.storage import changes, queries
 from triage.storage.columns import BoardColumn
 from triage.storage.db import (
     DatabaseUnreachable,
@@ -122,7 +121,7 @@ def test_upsert_inserts_then_updates_jira_fields_and_keeps_triage_facts(
         test_site_passed=True,
         prod_deploy_passed=True,
     )
-    outbox.record_comment(engine, "SUP-1", "local note", actor="Me", at=T0)
+    changes.record_comment(engine, "SUP-1", "local note", actor="Me", at=T0)
     with Session(engine) as session:
         session.add(AuditEntry(actor="Me", action="deploy", ticket_key="SUP-1", at=T0))
         session.commit()
@@ -277,7 +276,7 @@ def test_record_move_changes_the_ticket_and_queues_it(
     upsert(engine, [ticket_row("SUP-1", column=BoardColumn.TODO, jira_status="Open")])
     at = T0 + timedelta(hours=1)
 
-    outbox.record_move(
+    changes.record_move(
         engine, "SUP-1", BoardColumn.NEEDS_WORK, actor="Me", comment="waiting on assets", at=at
     )
 
@@ -310,7 +309,7 @@ def test_record_move_with_override_approval_and_assignment(
 ) -> None:
     upsert(engine, [ticket_row("SUP-1", column=BoardColumn.CODE_REVIEW, site="acme")])
 
-    outbox.record_move(
+    changes.record_move(
         engine,
         "SUP-1",
         BoardColumn.QA,
@@ -344,12 +343,12 @@ def test_record_comment_stores_and_queues_it(engine: Engine, ticket_row: TicketR
     upsert(engine, [ticket_row("SUP-1")])
     at = T0 + timedelta(minutes=5)
 
-    comment = outbox.record_comment(engine, "SUP-1", "Looked at the logs", actor="Me", at=at)
+    comment_id = changes.record_comment(engine, "SUP-1", "Looked at the logs", actor="Me", at=at)
 
-    assert comment.id is not None
     with Session(engine) as session:
         (stored,) = queries.comments_of(session, "SUP-1")
         (entry,) = queries.pending_changes(session, "SUP-1")
+    assert stored.id == comment_id
     assert (stored.body, stored.author, stored.created) == ("Looked at the logs", "Me", at)
     assert (entry.kind, entry.payload) == (OutboxKind.COMMENT, {"body": "Looked at the logs"})
     assert load(engine, "SUP-1").updated == at
@@ -360,7 +359,7 @@ def test_record_assign_changes_the_assignee_and_queues_it(
 ) -> None:
     upsert(engine, [ticket_row("SUP-1", assignee="Old Owner", assignee_id="acc-old")])
 
-    outbox.record_assign(engine, "SUP-1", ("Me", "acc-me"), actor="Me", at=T0)
+    changes.record_assign(engine, "SUP-1", ("Me", "acc-me"), actor="Me", at=T0)
 
     ticket = load(engine, "SUP-1")
     assert (ticket.assignee, ticket.assignee_id) == ("Me", "acc-me")
@@ -376,34 +375,34 @@ def test_record_assign_changes_the_assignee_and_queues_it(
 
 
 def test_a_change_to_an_unknown_ticket_says_so(engine: Engine) -> None:
-    with pytest.raises(outbox.UnknownTicket, match="SUP-404 is not in the cache"):
-        outbox.record_comment(engine, "SUP-404", "hello", actor="Me")
+    with pytest.raises(changes.UnknownTicket, match="SUP-404 is not in the cache"):
+        changes.record_comment(engine, "SUP-404", "hello", actor="Me")
     assert count(engine, OutboxEntry) == 0
 
 
 class Boom(RuntimeError):
-    """Raised inside a transaction after its rows were flushed."""
+    """Raised inside a transaction after its rows were written, before its commit."""
 
 
 @pytest.fixture
-def fail_after_flush() -> Iterator[list[int]]:
-    """Make every ORM flush fail right after its SQL ran; yields the outbox rows seen then."""
+def fail_before_commit(engine: Engine) -> Iterator[list[int]]:
+    """Make every commit of the cache fail just before it; yields the outbox rows seen then."""
     seen: list[int] = []
 
-    def boom(session: OrmSession, _context: Any) -> None:
+    def boom(connection: sa.Connection) -> None:
         query = sa.select(sa.func.count()).select_from(table_of(OutboxEntry))
-        seen.append(int(session.connection().execute(query).scalar_one()))
+        seen.append(int(connection.execute(query).scalar_one()))
         raise Boom("the process died before the commit")
 
-    sa.event.listen(OrmSession, "after_flush", boom)
+    sa.event.listen(engine, "commit", boom)
     try:
         yield seen
     finally:
-        sa.event.remove(OrmSession, "after_flush", boom)
+        sa.event.remove(engine, "commit", boom)
 
 
 CHANGES: dict[str, Callable[[Engine], object]] = {
-    "move": lambda engine: outbox.record_move(
+    "move": lambda engine: changes.record_move(
         engine,
         "SUP-1",
         BoardColumn.QA,
@@ -413,23 +412,23 @@ CHANGES: dict[str, Callable[[Engine], object]] = {
         approved_by="Me",
         assign_to=("Me", "acc-me"),
     ),
-    "comment": lambda engine: outbox.record_comment(engine, "SUP-1", "a note", actor="Me"),
-    "assign": lambda engine: outbox.record_assign(engine, "SUP-1", ("Me", "acc"), actor="Me"),
+    "comment": lambda engine: changes.record_comment(engine, "SUP-1", "a note", actor="Me"),
+    "assign": lambda engine: changes.record_assign(engine, "SUP-1", ("Me", "acc"), actor="Me"),
 }
 
 
 @pytest.mark.parametrize("change", list(CHANGES))
 def test_a_change_that_fails_before_commit_writes_nothing(
-    engine: Engine, ticket_row: TicketRow, fail_after_flush: list[int], change: str
+    engine: Engine, ticket_row: TicketRow, change: str, request: pytest.FixtureRequest
 ) -> None:
-    # Core upserts and plain reads do not flush, so only the change under test trips the fault.
     upsert(engine, [ticket_row("SUP-1", column=BoardColumn.CODE_REVIEW, assignee="Ann")])
     before = load(engine, "SUP-1")
+    seen: list[int] = request.getfixturevalue("fail_before_commit")
 
     with pytest.raises(Boom):
         CHANGES[change](engine)
 
-    assert fail_after_flush and fail_after_flush[0] >= 1, "the outbox row was written, then lost"
+    assert seen and seen[0] >= 1, "the outbox row was written, then lost"
     after = load(engine, "SUP-1")
     assert after.model_dump() == before.model_dump()
     for model in (OutboxEntry, Comment, StatusChange, AuditEntry):
@@ -443,7 +442,7 @@ def test_datetimes_come_back_aware_in_utc(engine: Engine, ticket_row: TicketRow)
     new_york = timezone(timedelta(hours=-5))
     created = datetime(2026, 11, 20, 10, 0, 0, 123456, tzinfo=new_york)
     upsert(engine, [ticket_row("SUP-1", created=created, updated=created, resolved=None)])
-    outbox.record_comment(engine, "SUP-1", "note", actor="Me", at=created)
+    changes.record_comment(engine, "SUP-1", "note", actor="Me", at=created)
 
     ticket = load(engine, "SUP-1")
     (card,) = queries.card_rows(engine, done_since=T0)
@@ -463,7 +462,7 @@ def test_datetimes_come_back_aware_in_utc(engine: Engine, ticket_row: TicketRow)
 
 def _insert_survivors(engine: Engine, ticket_row: TicketRow) -> None:
     upsert(engine, [ticket_row("OLD-1", summary="from an old version")])
-    outbox.record_comment(engine, "OLD-1", "typed offline", actor="Me", at=T0)
+    changes.record_comment(engine, "OLD-1", "typed offline", actor="Me", at=T0)
     with Session(engine) as session:
         session.add(AuditEntry(actor="Me", action="deploy", ticket_key="OLD-1", at=T0))
         session.commit()
@@ -508,7 +507,7 @@ def test_init_schema_upgrades_an_old_cache_and_keeps_its_rows(
     assert (entry.kind, entry.payload) == (OutboxKind.COMMENT, {"body": "typed offline"})
     assert (audit.action, audit.ticket_key) == ("deploy", "OLD-1")
     # The upgraded cache takes new writes in the restored columns.
-    outbox.record_move(engine, "OLD-1", BoardColumn.IN_PROGRESS, actor="Me", at=T0)
+    changes.record_move(engine, "OLD-1", BoardColumn.IN_PROGRESS, actor="Me", at=T0)
     set_facts(engine, "OLD-1", branch="OLD-1-work", test_site_passed=True)
     assert load(engine, "OLD-1").branch == "OLD-1-work"
 

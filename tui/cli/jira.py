@@ -179,7 +179,8 @@ def run_push(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_move(args: argparse.Namespace, settings: Settings) -> int:
     """Move a ticket by the workflow rules; the change waits in the outbox for `push`."""
-    from triage.core.board.service import Board, MoveRefused
+    from triage.core.board.changes import MoveRefused
+    from triage.core.board.service import Board
     from triage.storage.db import open_cache
 
     board = Board(open_cache(settings.resolved_database_url()), settings)
