@@ -11,6 +11,7 @@ commit; `record_*` are the one-change forms.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -69,6 +70,20 @@ _LOCK_AND_READ = (
 )
 """Reads the ticket holding its row's write lock (SQLite: the file's), so what the changes
 check (a comment already there, the column a move starts from) cannot change under them."""
+# Statements built once: a change binds its values, with no statement to build and key.
+_INSERTS = {table.name: sa.insert(table) for table in (COMMENT, HISTORY, OUTBOX, AUDIT)}
+_COMMENT_ID = sa.select(COMMENT.c.id).where(COMMENT.c.ticket_key == sa.bindparam("b_key"))
+_HAS_COMMENT = _COMMENT_ID.where(COMMENT.c.body == sa.bindparam("b_text")).limit(1)
+_HAS_PREFIX = _COMMENT_ID.where(
+    sa.func.substr(COMMENT.c.body, 1, sa.bindparam("b_length")) == sa.bindparam("b_text")
+).limit(1)
+
+
+@functools.cache
+def _update_of(names: tuple[str, ...]) -> sa.Update:
+    """The UPDATE of these fields of a ticket (a few sets recur: built once each)."""
+    values: dict[str, Any] = {name: sa.bindparam(f"v_{name}") for name in names}
+    return sa.update(TICKET).where(TICKET.c.key == sa.bindparam("b_key")).values(values)
 
 
 class TicketChanges:
@@ -91,10 +106,9 @@ class TicketChanges:
 
     def has_comment(self, text: str, *, prefix: bool = False) -> bool:
         """Whether the ticket has (or queued) a comment with this text (or starting so)."""
-        body = COMMENT.c.body
-        same = sa.func.substr(body, 1, len(text)) == text if prefix else body == text
-        query = sa.select(COMMENT.c.id).where(COMMENT.c.ticket_key == self.state.key, same)
-        return self._connection.execute(query.limit(1)).first() is not None
+        params = {"b_key": self.state.key, "b_text": text, "b_length": len(text)}
+        query = _HAS_PREFIX if prefix else _HAS_COMMENT
+        return self._connection.execute(query, params).first() is not None
 
     def comment(self, body: str) -> int:
         """Add a comment and queue it for Jira; its id."""
@@ -150,9 +164,9 @@ class TicketChanges:
     def write(self) -> None:
         """Write the ticket's row once, with every field the changes set."""
         if self._values:
-            self._connection.execute(
-                sa.update(TICKET).where(TICKET.c.key == self.state.key).values(self._values)
-            )
+            params = {f"v_{name}": value for name, value in self._values.items()}
+            params["b_key"] = self.state.key
+            self._connection.execute(_update_of(tuple(sorted(self._values))), params)
             self._values = {}
 
     def _set(self, **values: Any) -> None:
@@ -171,7 +185,7 @@ class TicketChanges:
                      author_id=self.author_id)  # fmt: skip
 
     def _insert(self, table: sa.Table, **values: Any) -> int:
-        done = self._connection.execute(sa.insert(table).values(values))
+        done = self._connection.execute(_INSERTS[table.name], values)
         return int(done.inserted_primary_key[0])  # type: ignore[index]
 
 

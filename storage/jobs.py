@@ -7,7 +7,7 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -22,6 +22,10 @@ from triage.storage.models import AuditEntry, Job, JobLog, JobState, JobStep, ta
 JOB = table_of(Job)
 JOB_LOG = table_of(JobLog)
 JOB_STEP = table_of(JobStep)
+AUDIT = table_of(AuditEntry)
+_INSERT_JOB = sa.insert(JOB)
+Claim = Callable[[sa.Connection, int], bool]
+"""Takes what a new job works on, inside the transaction that records the job (its id)."""
 OPEN_STATES = (JobState.QUEUED, JobState.RUNNING)
 
 
@@ -37,13 +41,31 @@ def get(session: Session, job_id: int) -> Job:
     return job
 
 
+class _NotClaimed(Exception):
+    """Rolls back a job's row whose claim failed."""
+
+
 def add(engine: Engine, job: Job) -> int:
     """Write a new job's row; its id."""
-    with session_scope(engine) as session:
-        session.add(job)
-        session.flush()
-        assert job.id is not None
-        return job.id
+    job_id = add_claimed(engine, job, None)
+    assert job_id is not None  # nothing to claim
+    return job_id
+
+
+def add_claimed(engine: Engine, job: Job, claim: Claim | None) -> int | None:
+    """Write a new job's row and run `claim` in the same transaction with its id (a rollout
+    takes its site for the job there); the job's id, or None (nothing written) if the claim
+    returned False."""
+    values = job.model_dump(exclude={"id"})
+    try:
+        with engine.begin() as connection:
+            inserted = connection.execute(_INSERT_JOB, values)
+            job_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+            if claim is not None and not claim(connection, job_id):
+                raise _NotClaimed
+    except _NotClaimed:
+        return None
+    return job_id
 
 
 def read(engine: Engine, job_id: int) -> Job:
@@ -94,26 +116,54 @@ def request_cancel(engine: Engine, job_id: int) -> Job:
         return job
 
 
+_CANCEL_REQUESTED = sa.select(JOB.c.cancel_requested).where(JOB.c.id == sa.bindparam("b_id"))
+_START = (
+    sa.update(JOB)
+    .where(
+        JOB.c.id == sa.bindparam("b_id"),
+        JOB.c.state == JobState.QUEUED,
+        JOB.c.cancel_requested == sa.false(),
+    )
+    .values(state=JobState.RUNNING, started=sa.bindparam("b_at"))
+)
+_FINISH = (
+    sa.update(JOB)
+    .where(JOB.c.id == sa.bindparam("b_id"), JOB.c.state.in_(OPEN_STATES))
+    .values(
+        state=sa.bindparam("b_state"),
+        finished=sa.bindparam("b_at"),
+        summary=sa.bindparam("b_summary"),
+        error=sa.bindparam("b_error"),
+    )  # fmt: skip
+    .returning(
+        *(
+            JOB.c[name]
+            for name in ("kind", "actor", "ticket_key", "site", "env", "ref", "dry_run", "started")
+        )
+    )  # fmt: skip
+)
+_DURATION = (
+    sa.update(JOB).where(JOB.c.id == sa.bindparam("b_id")).values(duration_ms=sa.bindparam("b_ms"))
+)
+_END_RUNNING_STEPS = (
+    sa.update(JOB_STEP)
+    .where(JOB_STEP.c.job_id == sa.bindparam("b_id"), JOB_STEP.c.state == JobState.RUNNING)
+    .values(state=sa.bindparam("b_state"))
+)
+_INSERT_AUDIT = sa.insert(AUDIT)
+"""Built once: a job's start and end only bind their values."""
+
+
 def cancel_requested(engine: Engine, job_id: int) -> bool:
     """Whether someone asked the job to stop."""
     with engine.connect() as connection:
-        return bool(
-            connection.execute(sa.select(JOB.c.cancel_requested).where(JOB.c.id == job_id)).scalar()
-        )
+        return bool(connection.execute(_CANCEL_REQUESTED, {"b_id": job_id}).scalar())
 
 
 def start(engine: Engine, job_id: int, at: datetime) -> bool:
     """Mark a queued job running; False if it was cancelled or ended meanwhile."""
     with engine.begin() as connection:
-        moved = connection.execute(
-            sa.update(JOB)
-            .where(
-                JOB.c.id == job_id,
-                JOB.c.state == JobState.QUEUED,
-                JOB.c.cancel_requested == sa.false(),
-            )
-            .values(state=JobState.RUNNING, started=at)
-        )
+        moved = connection.execute(_START, {"b_id": job_id, "b_at": at})
     return moved.rowcount == 1
 
 
@@ -132,39 +182,25 @@ def finish(
     it ended and its one audit entry. Steps still running end failed (interrupted, when the
     job was).
     """
-    with session_scope(engine) as session:
-        ended = session.connection().execute(
-            sa.update(JOB)
-            .where(JOB.c.id == job_id, JOB.c.state.in_(OPEN_STATES))
-            .values(state=state, finished=at, summary=summary, error=error)
-        )
-        if ended.rowcount != 1:
+    ending = {"b_id": job_id, "b_state": state, "b_at": at, "b_summary": summary,
+              "b_error": error, "b_ms": duration_ms}  # fmt: skip
+    with engine.begin() as connection:
+        job = connection.execute(_FINISH, ending).first()
+        if job is None:
             return False
-        job = get(session, job_id)
         if duration_ms is None and job.started is not None:
             duration_ms = max(0, int((at - job.started).total_seconds() * 1000))
-        job.duration_ms = duration_ms
-        session.add(job)
-        session.execute(
-            sa.update(JOB_STEP)
-            .where(JOB_STEP.c.job_id == job_id, JOB_STEP.c.state == JobState.RUNNING)
-            .values(state=state if state is JobState.INTERRUPTED else JobState.FAILED)
-        )
+            connection.execute(_DURATION, {"b_id": job_id, "b_ms": duration_ms})
+        steps = state if state is JobState.INTERRUPTED else JobState.FAILED
+        connection.execute(_END_RUNNING_STEPS, {"b_id": job_id, "b_state": steps})
         detail = summary or error or ""
-        session.add(
-            AuditEntry(
-                at=at,
-                actor=job.actor,
-                action=job.kind,
-                ticket_key=job.ticket_key,
-                site=job.site,
-                env=job.env,
-                ref=job.ref,
-                detail=f"dry run: {detail}" if job.dry_run else detail,
-                result=state.value,
-                duration_ms=duration_ms,
-            )
-        )
+        connection.execute(
+            _INSERT_AUDIT,
+            {"at": at, "actor": job.actor, "action": job.kind, "ticket_key": job.ticket_key,
+             "site": job.site, "env": job.env, "ref": job.ref,
+             "detail": f"dry run: {detail}" if job.dry_run else detail,
+             "result": state.value, "duration_ms": duration_ms},
+        )  # fmt: skip
     return True
 
 
@@ -212,8 +248,24 @@ class StepEnd(NamedTuple):
     duration_ms: int
 
 
-Record = dict[str, Any] | StepStart | StepEnd
-"""What a job's log writer queues: a log line's row, a step's start or its end."""
+class Write(NamedTuple):
+    """A row the job's operation changes as it goes (e.g. a rollout site's last finished
+    step), written with the job's next records."""
+
+    job_id: int
+    statement: sa.Executable
+    params: dict[str, Any]
+
+
+def write_all(engine: Engine, writes: Sequence[Write]) -> None:
+    """The operations' own writes alone, in one transaction, in order."""
+    with engine.begin() as connection:
+        for write in writes:
+            connection.execute(write.statement, write.params)
+
+
+Record = dict[str, Any] | StepStart | StepEnd | Write
+"""What a job's log writer queues: a log line's row, a step's start or end, or a Write."""
 
 
 _INSERT_LOG = sa.insert(JOB_LOG)
@@ -236,7 +288,8 @@ _END_STEP = (
 def write_records(engine: Engine, records: Sequence[Record]) -> None:
     """Write queued log lines and step records in one transaction, a statement for each kind.
 
-    Steps start before they end, so the starts go first; lines name their step by name.
+    Steps start before they end, so the starts go first; lines name their step by name;
+    the operations' own writes go last, in the order they were queued.
     """
     starts = [
         {"job_id": r.job_id, "position": r.position, "name": r.name[:255],
@@ -253,6 +306,9 @@ def write_records(engine: Engine, records: Sequence[Record]) -> None:
         for statement, rows in ((_INSERT_STEP, starts), (_END_STEP, ends), (_INSERT_LOG, lines)):
             if rows:
                 connection.execute(statement, rows)
+        for write in records:
+            if isinstance(write, Write):
+                connection.execute(write.statement, write.params)
 
 
 def write_log(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:

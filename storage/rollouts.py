@@ -10,7 +10,7 @@ it finishes, which is where a resume continues.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -103,14 +103,19 @@ def site_rows(
         return list(session.exec(query))
 
 
+_UNFINISHED = sa.select(sa.func.count()).where(
+    SITE.c.advisory_id == sa.bindparam("b_advisory"),
+    SITE.c.package == sa.bindparam("b_package"),
+    SITE.c.state.in_([RolloutState.QUEUED.value, RolloutState.RUNNING.value,
+                      RolloutState.WAITING.value]),
+)  # fmt: skip
+
+
 def unfinished(engine: Engine, advisory_id: str, package: str) -> int:
     """How many sites of a rollout are still queued, running or waiting (one COUNT)."""
-    states = [RolloutState.QUEUED.value, RolloutState.RUNNING.value, RolloutState.WAITING.value]
-    query = sa.select(sa.func.count()).where(
-        SITE.c.advisory_id == advisory_id, SITE.c.package == package, SITE.c.state.in_(states)
-    )
     with engine.connect() as connection:
-        return int(connection.execute(query).scalar_one())
+        params = {"b_advisory": advisory_id, "b_package": package}
+        return int(connection.execute(_UNFINISHED, params).scalar_one())
 
 
 def site_row(engine: Engine, ident: SiteId) -> RolloutSite | None:
@@ -125,21 +130,34 @@ def _where(ident: SiteId) -> sa.ColumnElement[bool]:
                    SITE.c.site == site)  # fmt: skip
 
 
-def claim(engine: Engine, ident: SiteId, job_id: int | None, now: datetime) -> bool:
-    """Take a queued (or due waiting) site for a run by `job_id`; False if it is not free."""
-    states = [RolloutState.QUEUED.value, RolloutState.WAITING.value]
-    with engine.begin() as connection:
-        done = connection.execute(
-            sa.update(SITE)
-            .where(_where(ident), SITE.c.state.in_(states))
-            .values(
-                state=RolloutState.RUNNING.value,
-                job_id=job_id,
-                attempts=SITE.c.attempts + 1,
-                updated=now,
-            )
-        )
-        return done.rowcount == 1
+def claimer(ident: SiteId, now: datetime) -> Callable[[sa.Connection, int], bool]:
+    """The claim of a site for a job (`storage.jobs.add`), made in the job's transaction."""
+    return functools.partial(claim, ident=ident, now=now)
+
+
+_CLAIM = (
+    sa.update(SITE)
+    .where(
+        SITE.c.advisory_id == sa.bindparam("k_advisory_id"),
+        SITE.c.package == sa.bindparam("k_package"),
+        SITE.c.site == sa.bindparam("k_site"),
+        SITE.c.state.in_([RolloutState.QUEUED.value, RolloutState.WAITING.value]),
+    )
+    .values(
+        state=RolloutState.RUNNING.value,
+        job_id=sa.bindparam("v_job_id"),
+        attempts=SITE.c.attempts + 1,
+        updated=sa.bindparam("v_updated"),
+    )  # fmt: skip
+)
+
+
+def claim(connection: sa.Connection, job_id: int, *, ident: SiteId, now: datetime) -> bool:
+    """Take a queued (or due waiting) site for a run by `job_id`, in the transaction that
+    records the job; False if it is not free."""
+    params = {"k_advisory_id": ident[0], "k_package": ident[1], "k_site": ident[2],
+              "v_job_id": job_id, "v_updated": now}  # fmt: skip
+    return connection.execute(_CLAIM, params).rowcount == 1
 
 
 @functools.cache
@@ -151,14 +169,21 @@ def _update_of(names: tuple[str, ...]) -> sa.Update:
 
 def update(engine: Engine, ident: SiteId, now: datetime | None = None, **values: object) -> None:
     """Write some of a site's fields (its step, state, reason, …)."""
+    with engine.begin() as connection:
+        connection.execute(*update_of(ident, now, **values))
+
+
+def update_of(
+    ident: SiteId, now: datetime | None = None, **values: object
+) -> tuple[sa.Update, dict[str, object]]:
+    """The UPDATE that `update` runs, and its parameters (for a job to write with its records)."""
     values["updated"] = now or utcnow()
     params = {
         f"v_{name}": value.value if isinstance(value, RolloutState) else value
         for name, value in values.items()
     }
     params.update(k_advisory_id=ident[0], k_package=ident[1], k_site=ident[2])
-    with engine.begin() as connection:
-        connection.execute(_update_of(tuple(sorted(values))), params)
+    return _update_of(tuple(sorted(values))), params
 
 
 def requeue(

@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from triage.core.jobs.reporting import Cancelled
 from triage.core.redact import mask
 from triage.storage import jobs
+from triage.storage.errors import StorageError
 from triage.storage.models import JobState
 
 LOG_LINGER_S = 0.1
@@ -24,7 +26,7 @@ LOG_BATCH = 500
 CANCEL_POLL_S = 0.5
 """How often a running job looks for a cancel sent by another process."""
 
-_RECORDS = (dict, jobs.StepStart, jobs.StepEnd)
+_RECORDS = (dict, jobs.StepStart, jobs.StepEnd, jobs.Write)
 _logger = logging.getLogger(
     "triage.core.jobs.runner"
 )  # one logger for the jobs and their log writer
@@ -49,6 +51,7 @@ class JobReporter:
         self._writer = writer
         self._stack: list[str] = []
         self._position = 0
+        self._deferred = False
         self._next_poll = time.monotonic() + CANCEL_POLL_S
 
     @contextmanager
@@ -62,8 +65,9 @@ class JobReporter:
         position, name, clock = self._position, mask(name), self._clock
         self._writer.step_started(self._job_id, position, name, clock())
         # On record before the step's work begins (a kill shows where it was), together
-        # with what other jobs queued meanwhile (the end of the step before, log lines).
-        self._writer.flush()
+        # with what other jobs queued meanwhile (the end of the step before, log lines)
+        # and what this job's operation deferred (a rollout site's last finished step).
+        self.flush()
         self._stack.append(name)
         self.log(f"==> {name}")
         state = JobState.FAILED
@@ -87,6 +91,26 @@ class JobReporter:
         for part in mask(line).rstrip("\n").splitlines() or [""]:
             self._writer.put({"job_id": self._job_id, "at": at, "step": step, "line": part})
 
+    def defer(self, statement: sa.Executable, params: dict[str, Any]) -> None:
+        """Write this with the job's next records: at the latest in the transaction that
+        records its next step's start (before that step runs) or at `flush`."""
+        self._writer.put(jobs.Write(self._job_id, statement, params))
+        self._deferred = True
+
+    def flush(self) -> None:
+        """Wait until everything this job queued is written; StorageError if its deferred
+        writes could not be (the step that follows must not run as if they were)."""
+        written = self._writer.flush()
+        error = self._writer.lost_writes(self._job_id)
+        if error is None and not written and self._deferred:
+            error = "the cache did not answer in time"
+        self._deferred = False
+        if error is not None:
+            raise StorageError(
+                f"the job's progress could not be written to the cache ({error}): it stops "
+                "here, and runs its last step again when resumed"
+            )
+
     def check_cancelled(self) -> None:
         """Raise Cancelled if a cancel came, from this process or through the job's row."""
         if not self._cancel.is_set() and time.monotonic() >= self._next_poll:
@@ -109,11 +133,13 @@ class LogWriter:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._lost: dict[int, str] = {}
         self._queue: queue.SimpleQueue[jobs.Record | threading.Event | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="triage-job-log", daemon=True)
         self._thread.start()
 
-    def put(self, row: dict[str, Any]) -> None:
+    def put(self, row: dict[str, Any] | jobs.Write) -> None:
+        """Queue a log line's row, or an operation's deferred write."""
         self._queue.put(row)
 
     def step_started(self, job_id: int, position: int, name: str, at: datetime) -> None:
@@ -138,6 +164,26 @@ class LogWriter:
         self._queue.put(None)
         self._thread.join(timeout)
 
+    def lost_writes(self, job_id: int) -> str | None:
+        """Why a deferred write of this job could not be written, if one could not (once)."""
+        return self._lost.pop(job_id, None)
+
+    def _write(self, records: list[jobs.Record]) -> None:
+        try:
+            jobs.write_records(self._engine, records)
+            return
+        except Exception:  # a lost log line must not kill the job
+            _logger.exception("could not write %d job records", len(records))
+        writes = [record for record in records if isinstance(record, jobs.Write)]
+        if not writes:
+            return
+        try:  # the operations' progress matters more than the log: on its own, then
+            jobs.write_all(self._engine, writes)
+        except Exception as error:
+            _logger.exception("could not write %d deferred writes", len(writes))
+            for write in writes:
+                self._lost[write.job_id] = str(error).splitlines()[0] if str(error) else "?"
+
     def _loop(self) -> None:
         while True:
             batch = [self._queue.get()]
@@ -151,10 +197,7 @@ class LogWriter:
                 batch.append(item)
             records = [item for item in batch if isinstance(item, _RECORDS)]
             if records:
-                try:
-                    jobs.write_records(self._engine, records)
-                except Exception:  # a lost log line must not kill the job
-                    _logger.exception("could not write %d job records", len(records))
+                self._write(records)
             for item in batch:
                 if isinstance(item, threading.Event):
                     item.set()

@@ -81,6 +81,23 @@ class JobRunner:
         operation: Operation,
     ) -> int:
         """Record a queued job, then run `operation` in the background; the job's id."""
+        job_id = self.submit_claimed(kind, site, env, ticket_key, ref, dry_run, operation, None)
+        assert job_id is not None  # nothing to claim: always recorded
+        return job_id
+
+    def submit_claimed(
+        self,
+        kind: str,
+        site: str | None,
+        env: str | None,
+        ticket_key: str | None,
+        ref: str | None,
+        dry_run: bool,
+        operation: Operation,
+        claim: jobs.Claim | None,
+    ) -> int | None:
+        """`submit`, with `claim` run in the transaction that records the job (its id given);
+        if the claim fails nothing is recorded or run, and this returns None."""
         job = Job(
             kind=kind,
             site=site,
@@ -94,7 +111,9 @@ class JobRunner:
             host=HOST,
             process=self._process,
         )
-        job_id = jobs.add(self.engine, job)
+        job_id = jobs.add_claimed(self.engine, job, claim)
+        if job_id is None:
+            return None
         cancel = threading.Event()
         with self._lock:
             self._cancels[job_id] = cancel

@@ -22,15 +22,16 @@ from triage.core.board.service import Board
 from triage.core.config import RolloutSettings
 from triage.core.errors import NotFound
 from triage.core.jobs.owner import owner_alive
+from triage.core.jobs.reporter import JobReporter
 from triage.core.jobs.reporting import Reporter
 from triage.core.jobs.runner import JobRunner
 from triage.core.security.rollout import due_for_prod, report_to_parent, severity_rank
-from triage.core.security.site_update import SiteWork, UpdateContext, update_site
+from triage.core.security.site_update import Save, SiteWork, UpdateContext, update_site
 from triage.core.sites.inventory import Inventory
 from triage.storage import jobs
 from triage.storage import rollouts as store
 from triage.storage import security as security_rows
-from triage.storage.errors import TriageError
+from triage.storage.errors import StorageError, TriageError
 from triage.storage.models import Advisory, RolloutSite, RolloutState
 
 JOB_KIND = "security-update"
@@ -178,24 +179,28 @@ class RolloutScheduler:
                 continue
             queue.pop(index)
             advisory = advisories.get((row.advisory_id, row.package))
-            if advisory is None or not store.claim(self.engine, ident(row), None,
-                                                   self.board.clock()):  # fmt: skip
+            if advisory is None:
                 continue
-            self._running[ident(row)] = row.engine
+            site_id = ident(row)
+            # The job's row and the site's claim in one transaction: a site is never
+            # running without its job, and two processes never run the same site.
+            job_id = self.runner.submit_claimed(
+                JOB_KIND, row.site, "test", row.ticket_key, row.branch or None, False,
+                self._operation(site_id, advisory), store.claimer(site_id, self.board.clock()),
+            )  # fmt: skip
+            if job_id is None:
+                continue
+            self._running[site_id] = row.engine
             per_engine[row.engine] += 1
             busy.add(row.site)
             summary.started += 1
-            job_id = self.runner.submit(
-                JOB_KIND, row.site, "test", row.ticket_key, row.branch or None, False,
-                self._operation(ident(row), advisory),
-            )  # fmt: skip
-            store.update(self.engine, ident(row), self.board.clock(), job_id=job_id)
 
     def _operation(self, site_id: SiteId, advisory: Advisory) -> Callable[[Reporter], str]:
         def operation(reporter: Reporter) -> str:
             try:
                 return self._update(site_id, advisory, reporter)
             finally:
+                _flush(reporter)  # the site's last writes, before anyone reads its state
                 # The last site of a rollout to end tells its parent ticket how all ended.
                 report_to_parent(self.board, site_id[0], site_id[1])
                 if self._on_end is not None:
@@ -218,10 +223,30 @@ class RolloutScheduler:
             raise
         work = self.work()
         try:
-            context = UpdateContext(self.board, self.settings, work, self.board.clock)
+            context = UpdateContext(self.board, self.settings, work, self.board.clock,
+                                    _saver(reporter))  # fmt: skip
             return update_site(context, row, site, advisory, reporter)
         finally:
             work.close()
+
+
+def _saver(reporter: Reporter) -> Save | None:
+    """A job writes its site's row with its own records (one transaction per step)."""
+    if not isinstance(reporter, JobReporter):
+        return None
+
+    def save(site_id: SiteId, now: datetime, values: dict[str, object]) -> None:
+        reporter.defer(*store.update_of(site_id, now, **values))
+
+    return save
+
+
+def _flush(reporter: Reporter) -> None:
+    if isinstance(reporter, JobReporter):
+        try:
+            reporter.flush()
+        except StorageError as lost:  # the site stays running: `recover` queues it again
+            reporter.log(f"!! {lost}")
 
 
 def rollout_runner(board: Board, settings: RolloutSettings) -> JobRunner:

@@ -98,14 +98,27 @@ class SiteWork(Protocol):
         ...
 
 
+Save = Callable[[store.SiteId, datetime, dict[str, object]], None]
+"""Writes some fields of a site's rollout row, durably before the site's next step runs."""
+
+
 @dataclass
 class UpdateContext:
-    """What a site's update needs besides the site: the board, the config, the work, a clock."""
+    """What a site's update needs besides the site: the board, the config, the work, a clock,
+    and where its row's changes go (by default, each in its own transaction)."""
 
     board: Board
     settings: RolloutSettings
     work: SiteWork
     clock: Callable[[], datetime]
+    save: Save | None = None
+
+    def record(self, ident: store.SiteId, **values: object) -> None:
+        """Write these fields of the site's row."""
+        if self.save is not None:
+            self.save(ident, self.clock(), values)
+        else:
+            store.update(self.board.engine, ident, self.clock(), **values)
 
 
 def update_site(
@@ -117,7 +130,6 @@ def update_site(
     deployed, no-fix (returns), or failed (raises).
     """
     ident = (row.advisory_id, row.package, row.site)
-    engine = context.board.engine
     key = row.ticket_key or ""
     if not key or key.startswith("NEW-"):
         raise UpdateFailed(
@@ -131,7 +143,7 @@ def update_site(
             if name == "prod" and row.stage != "prod":
                 break
             if name == "prod" and row.prod_after and row.prod_after > context.clock():
-                store.update(engine, ident, context.clock(), state=RolloutState.WAITING)
+                context.record(ident, state=RolloutState.WAITING)
                 return (
                     f"{site.id}: on its test site; production after {row.prod_after:%F %H:%M} UTC"
                 )
@@ -146,8 +158,7 @@ def update_site(
                 window = timedelta(hours=context.settings.stage(site.package).window_hours)
                 row.prod_after = values["prod_after"] = context.clock() + window
                 if row.prod_after > context.clock():
-                    store.update(engine, ident, context.clock(), state=RolloutState.WAITING,
-                                 **values)  # fmt: skip
+                    context.record(ident, state=RolloutState.WAITING, **values)
                     return (
                         f"{site.id}: {run.new_version} on its test site; production after "
                         f"{row.prod_after:%F %H:%M} UTC"
@@ -155,21 +166,20 @@ def update_site(
             elif name in ("report", "prod"):
                 values.update(state=_final(row), reason="")
                 ended = True
-            store.update(engine, ident, context.clock(), **values)
+            context.record(ident, **values)
     except NoFix as no_fix:
-        store.update(engine, ident, context.clock(), state=RolloutState.NO_FIX,
-                     reason=str(no_fix), **run.written)  # fmt: skip
+        context.record(ident, state=RolloutState.NO_FIX, reason=str(no_fix), **run.written)
         reporter.log(f"no secure version installable: {no_fix}")
         run.comment_once(f"No secure version of {advisory.package} is installable on "
                          f"{site.id}: {no_fix}")  # fmt: skip
         return f"{site.id}: no secure version installable: {no_fix}"
     except Exception as error:
-        store.update(engine, ident, context.clock(), state=RolloutState.FAILED,
-                     reason=str(error) or type(error).__name__, **run.written)  # fmt: skip
+        reason = str(error) or type(error).__name__
+        context.record(ident, state=RolloutState.FAILED, reason=reason, **run.written)
         raise
     final = _final(row)
     if not ended:  # resumed after its last step, whose write did not set the state
-        store.update(engine, ident, context.clock(), state=final, reason="")
+        context.record(ident, state=final, reason="")
     where = "production" if final is RolloutState.DEPLOYED else "its test site"
     return f"{site.id}: {advisory.package} {row.new_version or run.new_version} on {where}"
 
