@@ -134,13 +134,14 @@ _FINISH = (
         finished=sa.bindparam("b_at"),
         summary=sa.bindparam("b_summary"),
         error=sa.bindparam("b_error"),
-    )  # fmt: skip
+        duration_ms=sa.bindparam("b_ms"),
+    )
     .returning(
         *(
             JOB.c[name]
             for name in ("kind", "actor", "ticket_key", "site", "env", "ref", "dry_run", "started")
         )
-    )  # fmt: skip
+    )
 )
 _DURATION = (
     sa.update(JOB).where(JOB.c.id == sa.bindparam("b_id")).values(duration_ms=sa.bindparam("b_ms"))
