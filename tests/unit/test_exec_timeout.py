@@ -1,7 +1,7 @@
 """A command's time limit in a container, without an engine: the line, the error, the read.
 
 The engine is a stand-in here: a socket pair carries the exec's framed output, so the
-bounded read is a real socket read. tests/integration/test_exec_timeout.py runs the same on
+bounded read is a real socket read. tests/integration/test_exec_timeout_docker.py runs the same on
 a real engine, where `timeout` really stops the command.
 """
 
