@@ -192,6 +192,8 @@ class RolloutSettings(Section):
     """How many sites are updated at once, in all."""
     per_engine: int = Field(default=2, ge=1, le=64)
     """How many sites are updated at once on one Docker engine."""
+    command_timeout_seconds: float = Field(default=900, gt=0, le=86400)
+    """A `composer update` or `composer audit` that runs longer is stopped: the site fails."""
     packages: dict[str, RolloutStage] = Field(default_factory=dict)
     """Support package (the sites' `package`) = how far its sites go by themselves."""
     default: RolloutStage = Field(default_factory=RolloutStage)

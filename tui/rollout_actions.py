@@ -101,7 +101,8 @@ class RolloutActions(App[None]):
                 limits = board.settings.security.rollout
                 runner = rollout_runner(board, limits)
                 self._rollout_runner = runner
-                work = self.site_work or (lambda: docker_work(board.clock))
+                timeout = limits.command_timeout_seconds
+                work = self.site_work or (lambda: docker_work(board.clock, timeout))
                 self._scheduler = RolloutScheduler(board, inventory, limits, runner, work)
             return self._scheduler
 
@@ -259,8 +260,8 @@ class RolloutActions(App[None]):
                 screen.reload()
 
 
-def docker_work(clock: Callable[[], datetime]) -> ClosableWork:
+def docker_work(clock: Callable[[], datetime], command_timeout: float) -> ClosableWork:
     """The real work of a site's update (git and Docker), imported when a site first runs."""
     from triage.core.security.site_work import DockerSiteWork
 
-    return DockerSiteWork(clock=clock)
+    return DockerSiteWork(clock=clock, command_timeout=command_timeout)

@@ -12,10 +12,11 @@ import shlex
 from collections.abc import Callable
 from datetime import datetime
 
+from triage.core.config import RolloutSettings
 from triage.core.jobs.reporting import Reporter
-from triage.core.security.site_update import Audit, NoFix
+from triage.core.security.site_update import Audit, NoFix, UpdateFailed
 from triage.core.sites.clone import clone_prod
-from triage.core.sites.containers import CommandFailed, exec_in
+from triage.core.sites.containers import CommandFailed, CommandTimedOut, exec_in
 from triage.core.sites.deploy import check_release, deploy
 from triage.core.sites.deploy_rules import DeployRequest
 from triage.core.sites.environments import Engines
@@ -32,15 +33,28 @@ DEV, TEST = "dev", "test"
 COMPOSER_FILES = ("composer.json", "composer.lock")
 _NO_FIX_TAIL = 6
 """Lines of Composer's refusal kept in the reason."""
+COMMAND_TIMEOUT = RolloutSettings().command_timeout_seconds
+"""Seconds a Composer command may run, unless told (`security.rollout.command_timeout_seconds`)."""
+TIMEOUT_ADVICE = (
+    "check that the site's Composer repositories answer (composer.json `repositories`, "
+    "auth.json), or raise security.rollout.command_timeout_seconds"
+)
 
 
 class DockerSiteWork:
     """`SiteWork` on the site's git remote and Docker engines (one instance per job)."""
 
-    def __init__(self, engines: Engines | None = None, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        engines: Engines | None = None,
+        clock: Clock = utcnow,
+        command_timeout: float = COMMAND_TIMEOUT,
+    ) -> None:
         self.engines = engines or Engines()
         self._owned = engines is None
         self.clock = clock
+        self.command_timeout = command_timeout
+        """Seconds `composer update` or `composer audit` may run before it is stopped."""
 
     def close(self) -> None:
         """Close the engines this work opened."""
@@ -59,7 +73,10 @@ class DockerSiteWork:
                    "--no-interaction", "--no-progress", "--no-scripts"]  # fmt: skip
         reporter.log("$ " + shlex.join(command))
         try:
-            exec_in(dev.web, command, reporter, workdir=dev.env.code_path)
+            exec_in(dev.web, command, reporter, workdir=dev.env.code_path,
+                    timeout=self.command_timeout)  # fmt: skip
+        except CommandTimedOut as stopped:
+            raise _stopped(stopped) from None
         except CommandFailed as refused:
             tail = [line.strip() for line in refused.tail[-_NO_FIX_TAIL:] if line.strip()]
             said = " / ".join(tail) or refused.reason
@@ -82,8 +99,11 @@ class DockerSiteWork:
                    "--format=plain"]  # fmt: skip
         reporter.log("$ " + shlex.join(command))
         try:
-            out = exec_in(dev.web, command, reporter, workdir=dev.env.code_path, read_only=True)
+            out = exec_in(dev.web, command, reporter, workdir=dev.env.code_path, read_only=True,
+                          timeout=self.command_timeout)  # fmt: skip
             return Audit(0, out)
+        except CommandTimedOut as stopped:
+            raise _stopped(stopped) from None
         except CommandFailed as found:
             return Audit(found.exit_code, "\n".join(found.tail))
 
@@ -113,3 +133,8 @@ class DockerSiteWork:
             f"Security update deployed to production of {site.id}: {branch} merged into "
             f"{site.main_branch} as {done.merged[:10]}, tagged {done.tag}."
         )
+
+
+def _stopped(timed_out: CommandTimedOut) -> UpdateFailed:
+    """A Composer command stopped at its limit: the site fails (not NoFix), saying what to do."""
+    return UpdateFailed(f"{timed_out.reason}: {TIMEOUT_ADVICE}")

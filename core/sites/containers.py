@@ -5,6 +5,7 @@ Exceptions::
     TriageError (core.errors)
     └── DockerError             an engine or a container did not do what was asked
         └── CommandFailed       a command in a container failed; `exit_code` and `tail` say how
+            └── CommandTimedOut a command ran past its time limit and was stopped; `limit`
 
 The other kinds of DockerError (EngineUnreachable, ContainerMissing, ProdProtected) are about
 environments and live in `core.environments`.
@@ -26,6 +27,13 @@ from docker.models.containers import Container
 from docker.utils.socket import frames_iter
 
 from triage.core.jobs.reporting import Reporter
+from triage.core.sites.exec_limit import (
+    TIMEOUT_ADVICE,
+    limited,
+    read_frames,
+    stopped,
+    stopped_reason,
+)
 from triage.storage.errors import TriageError
 
 TAIL_LINES = 12
@@ -46,6 +54,17 @@ class CommandFailed(DockerError):
         """What failed, without the advice: for messages that give their own."""
         self.exit_code = exit_code
         self.tail = tail
+
+
+class CommandTimedOut(CommandFailed):
+    """A command ran past its time `limit` (seconds): `timeout` in the container stopped it."""
+
+    def __init__(
+        self, target: Container, cmd: Sequence[str], limit: float, code: int, tail: Sequence[str]
+    ) -> None:
+        reason = stopped_reason(f"`{_describe(cmd)}` in {target.name}", limit, code)
+        super().__init__(reason, code, list(tail), TIMEOUT_ADVICE)
+        self.limit = limit
 
 
 def wait_ready(containers: Sequence[Container], timeout: float) -> None:
@@ -72,14 +91,15 @@ def command_line(
     env: Mapping[str, str] | None = None,
     workdir: str | None = None,
     stdin: bool = False,
+    timeout: float | None = None,
 ) -> str:
-    """The `docker exec` line of a command, secrets in its environment masked."""
+    """The `docker exec` line of a command (under its time limit), secrets in its env masked."""
     options = ["-i"] if stdin else []
     for key in env or {}:
         options += ["-e", f"{key}=***"]
     if workdir:
         options += ["-w", workdir]
-    return "docker exec " + shlex.join([*options, str(target.name), *cmd])
+    return "docker exec " + shlex.join([*options, str(target.name), *limited(cmd, timeout)])
 
 
 def _describe(cmd: Sequence[str]) -> str:
@@ -104,31 +124,42 @@ def exec_in(
     workdir: str | None = None,
     read_only: bool = False,
     echo: bool = True,
+    timeout: float | None = None,
 ) -> str:
     """Run `cmd` in a container, each output line to reporter.log; its stdout; CommandFailed.
 
     In a dry run the command is only printed, unless `read_only` says it changes nothing.
+    With a `timeout` (seconds) the command runs under coreutils `timeout` in the container,
+    which ends it (and its children) at the limit: CommandTimedOut then.
     """
     if reporter.dry_run and not read_only:
-        reporter.log(command_line(target, cmd, env, workdir))
+        reporter.log(command_line(target, cmd, env, workdir, timeout=timeout))
         return ""
     api = target.client.api
-    exec_id = _exec_create(target, cmd, environment=dict(env or {}), workdir=workdir)
+    argv = limited(cmd, timeout)
+    exec_id = _exec_create(target, argv, environment=dict(env or {}), workdir=workdir)
     out: list[str] = []
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     pending = {1: b"", 2: b""}
+    started = time.monotonic()
     sock = api.exec_start(exec_id["Id"], socket=True)
     try:
-        for stream, chunk in frames_iter(sock, False):
+        for stream, chunk in read_frames(sock, timeout):
             *lines, pending[stream] = (pending[stream] + chunk).split(b"\n")
             for raw in lines:
                 _keep(raw, stream == 1, out, tail, reporter, echo)
+    except TimeoutError:
+        if timeout is None:
+            raise
+        raise CommandTimedOut(target, cmd, timeout, -1, tail) from None
     finally:
         _close(sock)
     for stream, rest in pending.items():
         if rest:
             _keep(rest, stream == 1, out, tail, reporter, echo)
     code = _exit_code(api, exec_id["Id"])
+    if timeout is not None and stopped(code, time.monotonic() - started, timeout):
+        raise CommandTimedOut(target, cmd, timeout, code, tail)
     if code != 0:
         raise _failed(target, cmd, code, tail)
     return "\n".join(out)

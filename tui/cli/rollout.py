@@ -109,7 +109,9 @@ def _scheduler(settings: Settings, board: Board) -> RolloutScheduler:
     inventory = load_inventory(settings.resolved_sites_file())
     limits = settings.security.rollout
     runner = rollout_runner(board, limits)
-    return RolloutScheduler(board, inventory, limits, runner, DockerSiteWork)
+    timeout = limits.command_timeout_seconds
+    return RolloutScheduler(board, inventory, limits, runner,
+                            lambda: DockerSiteWork(command_timeout=timeout))  # fmt: skip
 
 
 def _push(settings: Settings, board: Board) -> None:
