@@ -287,7 +287,14 @@ _END_STEP = (
 
 
 def write_records(engine: Engine, records: Sequence[Record]) -> None:
-    """Write queued log lines and step records in one transaction, a statement for each kind.
+    """Write queued log lines and step records in one transaction (see `write_records_in`)."""
+    with engine.begin() as connection:
+        write_records_in(connection, records)
+
+
+def write_records_in(connection: sa.Connection, records: Sequence[Record]) -> None:
+    """Write queued log lines and step records in the connection's open transaction, a
+    statement for each kind.
 
     Steps start before they end, so the starts go first; lines name their step by name;
     the operations' own writes go last, in the order they were queued.
@@ -303,13 +310,12 @@ def write_records(engine: Engine, records: Sequence[Record]) -> None:
         for r in records if isinstance(r, StepEnd)
     ]  # fmt: skip
     lines = [r for r in records if isinstance(r, dict)]
-    with engine.begin() as connection:
-        for statement, rows in ((_INSERT_STEP, starts), (_END_STEP, ends), (_INSERT_LOG, lines)):
-            if rows:
-                connection.execute(statement, rows)
-        for write in records:
-            if isinstance(write, Write):
-                connection.execute(write.statement, write.params)
+    for statement, rows in ((_INSERT_STEP, starts), (_END_STEP, ends), (_INSERT_LOG, lines)):
+        if rows:
+            connection.execute(statement, rows)
+    for write in records:
+        if isinstance(write, Write):
+            connection.execute(write.statement, write.params)
 
 
 def write_log(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:

@@ -168,38 +168,53 @@ class LogWriter:
         """Why a deferred write of this job could not be written, if one could not (once)."""
         return self._lost.pop(job_id, None)
 
-    def _write(self, records: list[jobs.Record]) -> None:
+    def _write(
+        self, connection: sa.Connection | None, records: list[jobs.Record]
+    ) -> sa.Connection | None:
+        """Write a batch on the writer's own connection (kept open between batches); the
+        connection to use next (None after a failure: the next batch opens a new one)."""
         try:
-            jobs.write_records(self._engine, records)
-            return
+            connection = connection or self._engine.connect()
+            with connection.begin():
+                jobs.write_records_in(connection, records)
+            return connection
         except Exception:  # a lost log line must not kill the job
             _logger.exception("could not write %d job records", len(records))
+        if connection is not None:
+            connection.close()
         writes = [record for record in records if isinstance(record, jobs.Write)]
-        if not writes:
-            return
-        try:  # the operations' progress matters more than the log: on its own, then
-            jobs.write_all(self._engine, writes)
-        except Exception as error:
-            _logger.exception("could not write %d deferred writes", len(writes))
-            for write in writes:
-                self._lost[write.job_id] = str(error).splitlines()[0] if str(error) else "?"
+        if writes:
+            try:  # the operations' progress matters more than the log: on its own, then
+                jobs.write_all(self._engine, writes)
+            except Exception as error:
+                _logger.exception("could not write %d deferred writes", len(writes))
+                for write in writes:
+                    self._lost[write.job_id] = str(error).splitlines()[0] if str(error) else "?"
+        return None
 
     def _loop(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            deadline = time.monotonic() + LOG_LINGER_S
-            while len(batch) < LOG_BATCH and isinstance(batch[-1], _RECORDS):
-                left = deadline - time.monotonic()
-                try:
-                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                batch.append(item)
-            records = [item for item in batch if isinstance(item, _RECORDS)]
-            if records:
-                self._write(records)
-            for item in batch:
-                if isinstance(item, threading.Event):
-                    item.set()
-            if batch[-1] is None:
-                return
+        connection: sa.Connection | None = None
+        try:
+            while True:
+                batch = [self._queue.get()]
+                deadline = time.monotonic() + LOG_LINGER_S
+                while len(batch) < LOG_BATCH and isinstance(batch[-1], _RECORDS):
+                    left = deadline - time.monotonic()
+                    try:
+                        item = (
+                            self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+                        )
+                    except queue.Empty:
+                        break
+                    batch.append(item)
+                records = [item for item in batch if isinstance(item, _RECORDS)]
+                if records:
+                    connection = self._write(connection, records)
+                for item in batch:
+                    if isinstance(item, threading.Event):
+                        item.set()
+                if batch[-1] is None:
+                    return
+        finally:
+            if connection is not None:
+                connection.close()
