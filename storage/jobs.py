@@ -7,7 +7,7 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -116,7 +116,9 @@ def request_cancel(engine: Engine, job_id: int) -> Job:
         return job
 
 
-_CANCEL_REQUESTED = sa.select(JOB.c.cancel_requested).where(JOB.c.id == sa.bindparam("b_id"))
+_CANCELS_REQUESTED = sa.select(JOB.c.id).where(
+    JOB.c.id.in_(sa.bindparam("b_ids", expanding=True)), JOB.c.cancel_requested == sa.true()
+)
 _START = (
     sa.update(JOB)
     .where(
@@ -155,10 +157,12 @@ _INSERT_AUDIT = sa.insert(AUDIT)
 """Built once: a job's start and end only bind their values."""
 
 
-def cancel_requested(engine: Engine, job_id: int) -> bool:
-    """Whether someone asked the job to stop."""
+def cancels_requested(engine: Engine, job_ids: Collection[int]) -> list[int]:
+    """Which of these jobs someone asked to stop (one read for all of them)."""
+    if not job_ids:
+        return []
     with engine.connect() as connection:
-        return bool(connection.execute(_CANCEL_REQUESTED, {"b_id": job_id}).scalar())
+        return list(connection.execute(_CANCELS_REQUESTED, {"b_ids": list(job_ids)}).scalars())
 
 
 def start(engine: Engine, job_id: int, at: datetime) -> bool:

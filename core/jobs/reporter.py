@@ -37,22 +37,21 @@ class JobReporter:
 
     def __init__(
         self,
-        engine: Engine,
         clock: Callable[[], datetime],
         job_id: int,
         dry_run: bool,
         cancel: threading.Event,
         writer: LogWriter,
+        watch: CancelWatch,
     ) -> None:
         self.dry_run = dry_run
-        self._engine, self._clock = engine, clock
+        self._clock = clock
         self._job_id = job_id
         self._cancel = cancel
-        self._writer = writer
+        self._writer, self._watch = writer, watch
         self._stack: list[str] = []
         self._position = 0
         self._deferred = False
-        self._next_poll = time.monotonic() + CANCEL_POLL_S
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -113,13 +112,31 @@ class JobReporter:
 
     def check_cancelled(self) -> None:
         """Raise Cancelled if a cancel came, from this process or through the job's row."""
-        if not self._cancel.is_set() and time.monotonic() >= self._next_poll:
-            self._next_poll = time.monotonic() + CANCEL_POLL_S
-            requested = jobs.cancel_requested(self._engine, self._job_id)
-            if requested:
-                self._cancel.set()
+        if not self._cancel.is_set():
+            self._watch.poll()
         if self._cancel.is_set():
             raise Cancelled("the job was cancelled")
+
+
+class CancelWatch:
+    """Looks for cancels sent by other processes to a runner's jobs (through their rows): at
+    most every CANCEL_POLL_S, one read for all its running jobs, whichever job asks."""
+
+    def __init__(self, engine: Engine, running: Callable[[], dict[int, threading.Event]]) -> None:
+        self._engine, self._running = engine, running
+        self._guard = threading.Lock()
+        self._next = time.monotonic() + CANCEL_POLL_S
+
+    def poll(self) -> None:
+        """Set the cancel of each job someone asked to stop, if it is time to look."""
+        with self._guard:
+            now = time.monotonic()
+            if now < self._next:
+                return
+            self._next = now + CANCEL_POLL_S
+        running = self._running()
+        for job_id in jobs.cancels_requested(self._engine, list(running)):
+            running[job_id].set()
 
 
 class LogWriter:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 
 from triage.core.errors import NotFound
 from triage.core.jobs.owner import HOST, LIVE_RUNNERS, owner_alive, process_start
-from triage.core.jobs.reporter import JobReporter, LogWriter
+from triage.core.jobs.reporter import CancelWatch, JobReporter, LogWriter
 from triage.core.jobs.reporting import Cancelled, Reporter
 from triage.core.redact import mask
 from triage.storage import jobs
@@ -60,6 +60,7 @@ class JobRunner:
         self._cancels: dict[int, threading.Event] = {}
         self._futures: dict[int, Future[None]] = {}
         self._writer = LogWriter(engine)
+        self._watch = CancelWatch(engine, self._running_cancels)
         LIVE_RUNNERS.add(self._token)
         if recover:
             self.recover()
@@ -216,10 +217,14 @@ class JobRunner:
         self._writer.close(max(0.1, deadline - time.monotonic()))
         LIVE_RUNNERS.discard(self._token)
 
+    def _running_cancels(self) -> dict[int, threading.Event]:
+        with self._lock:
+            return dict(self._cancels)
+
     def _run(self, job_id: int, dry_run: bool, operation: Operation) -> None:
         with self._lock:
             cancel = self._cancels[job_id]
-        reporter = JobReporter(self.engine, self.clock, job_id, dry_run, cancel, self._writer)
+        reporter = JobReporter(self.clock, job_id, dry_run, cancel, self._writer, self._watch)
         if cancel.is_set() or not self._start(job_id):
             self._finish(job_id, JobState.CANCELLED, "", "cancelled before it started", None)
             return
