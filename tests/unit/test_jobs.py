@@ -207,6 +207,29 @@ def test_a_cancel_from_another_process_reaches_the_job(engine: Engine, runner: J
     assert [s.state for s in runner.steps(job_id)] == [JobState.CANCELLED]
 
 
+def test_a_cancel_from_another_process_stops_only_its_job(engine: Engine) -> None:
+    started, release = threading.Barrier(3, timeout=WAIT_S), threading.Event()
+
+    def operation(reporter: Reporter) -> str:
+        started.wait()
+        for _ in range(int(WAIT_S / 0.02)):  # the poll is shared by the runner's jobs
+            reporter.check_cancelled()
+            if release.wait(0.02):
+                return "ran to its end"
+        return "never released"
+
+    with JobRunner(engine, max_jobs=2, actor="Mia Me") as runner:
+        kept, cancelled = (runner.submit("clone", site, "dev", None, None, False, operation)
+                           for site in ("acme", "globex"))  # fmt: skip
+        started.wait()
+        with JobRunner(engine, actor="Bob Ops") as other:
+            other.cancel(cancelled)
+        assert runner.wait(cancelled, WAIT_S).state is JobState.CANCELLED
+        release.set()
+        job = runner.wait(kept, WAIT_S)
+    assert (job.state, job.summary) == (JobState.SUCCEEDED, "ran to its end")
+
+
 def test_a_failure_is_recorded_with_its_sentence(runner: JobRunner) -> None:
     def operation(reporter: Reporter) -> str:
         with reporter.step("smoke checks"):
