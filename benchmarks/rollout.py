@@ -4,7 +4,8 @@ An engine stand-in does each site's steps (branch, composer update, commit, audi
 clone, deploy) as sleeps of fixed lengths, some sites with a long clone; everything else is
 Triage's own: the rollout's tickets in the outbox, the scheduler, one job per site with its
 steps and log in the cache, the site rows, the report comment and the move of each ticket.
-A screen-like poller reads `storage.rollouts.site_rows` every 0.5 s meanwhile.
+Meanwhile a poller reads the rollout's site rows as the fleet screen does while sites run
+(`storage.rollouts.site_rows` of the rollout, every `REFRESH_S` of the screen).
 
 Printed, median of the runs:
 
@@ -29,13 +30,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import sqlalchemy as sa
-from rollout_standin import LONG_CLONE_MS, SA, STEP_MS, StandIn, durations_of, make_fleet
+from rollout_standin import CORE, LONG_CLONE_MS, SA, STEP_MS, StandIn, durations_of, make_fleet
 
 from triage.core.jobs.runner import JobRunner
 from triage.core.security.scheduler import RolloutScheduler
 from triage.storage import rollouts as store
-
-POLL_S = 0.5
+from triage.tui.screens.fleet import REFRESH_S
 
 
 def list_schedule(
@@ -68,9 +68,9 @@ def lower_bound(seconds: dict[str, float], engines: dict[str, str], limit: int, 
 
 
 def poll(engine: sa.Engine, stop: threading.Event, counts: list[int]) -> None:
-    """What the fleet screen does while a rollout runs: read every site's row."""
-    while not stop.wait(POLL_S):
-        rows = store.site_rows(engine)
+    """What the fleet screen does while a rollout runs: read the rollout's site rows."""
+    while not stop.wait(REFRESH_S):
+        rows = store.site_rows(engine, SA, CORE)
         counts.append(sum(1 for row in rows if row.state.finished))
 
 

@@ -10,7 +10,7 @@ it finishes, which is where a resume continues.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -130,11 +130,6 @@ def _where(ident: SiteId) -> sa.ColumnElement[bool]:
                    SITE.c.site == site)  # fmt: skip
 
 
-def claimer(ident: SiteId, now: datetime) -> Callable[[sa.Connection, int], bool]:
-    """The claim of a site for a job (`storage.jobs.add`), made in the job's transaction."""
-    return functools.partial(claim, ident=ident, now=now)
-
-
 _CLAIM = (
     sa.update(SITE)
     .where(
@@ -148,16 +143,26 @@ _CLAIM = (
         job_id=sa.bindparam("v_job_id"),
         attempts=SITE.c.attempts + 1,
         updated=sa.bindparam("v_updated"),
-    )  # fmt: skip
+    )
+    .returning(*SITE.c)
 )
 
 
-def claim(connection: sa.Connection, job_id: int, *, ident: SiteId, now: datetime) -> bool:
-    """Take a queued (or due waiting) site for a run by `job_id`, in the transaction that
-    records the job; False if it is not free."""
-    params = {"k_advisory_id": ident[0], "k_package": ident[1], "k_site": ident[2],
-              "v_job_id": job_id, "v_updated": now}  # fmt: skip
-    return connection.execute(_CLAIM, params).rowcount == 1
+class SiteClaim:
+    """The claim of a site for a job (`storage.jobs.add_claimed` calls it in the transaction
+    that records the job): queued (or due waiting) → running by that job, in one conditional
+    UPDATE. `row` is then the site as the claim left it (None if it was not free)."""
+
+    def __init__(self, ident: SiteId, now: datetime) -> None:
+        self.ident, self.now = ident, now
+        self.row: RolloutSite | None = None
+
+    def __call__(self, connection: sa.Connection, job_id: int) -> bool:
+        params = {"k_advisory_id": self.ident[0], "k_package": self.ident[1],
+                  "k_site": self.ident[2], "v_job_id": job_id, "v_updated": self.now}  # fmt: skip
+        found = connection.execute(_CLAIM, params).first()
+        self.row = RolloutSite(**found._mapping) if found is not None else None
+        return self.row is not None
 
 
 @functools.cache

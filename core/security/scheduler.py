@@ -184,9 +184,10 @@ class RolloutScheduler:
             site_id = ident(row)
             # The job's row and the site's claim in one transaction: a site is never
             # running without its job, and two processes never run the same site.
+            claim = store.SiteClaim(site_id, self.board.clock())
             job_id = self.runner.submit_claimed(
                 JOB_KIND, row.site, "test", row.ticket_key, row.branch or None, False,
-                self._operation(site_id, advisory), store.claimer(site_id, self.board.clock()),
+                self._operation(claim, advisory), claim,
             )  # fmt: skip
             if job_id is None:
                 continue
@@ -195,10 +196,13 @@ class RolloutScheduler:
             busy.add(row.site)
             summary.started += 1
 
-    def _operation(self, site_id: SiteId, advisory: Advisory) -> Callable[[Reporter], str]:
+    def _operation(self, claim: store.SiteClaim, advisory: Advisory) -> Callable[[Reporter], str]:
+        site_id = claim.ident
+
         def operation(reporter: Reporter) -> str:
             try:
-                return self._update(site_id, advisory, reporter)
+                assert claim.row is not None  # the job runs only once its claim held
+                return self._update(claim.row, advisory, reporter)
             finally:
                 _flush(reporter)  # the site's last writes, before anyone reads its state
                 # The last site of a rollout to end tells its parent ticket how all ended.
@@ -211,10 +215,9 @@ class RolloutScheduler:
 
         return operation
 
-    def _update(self, site_id: SiteId, advisory: Advisory, reporter: Reporter) -> str:
-        row = store.site_row(self.engine, site_id)
-        if row is None:
-            raise NotFound(f"{site_id[2]} is no longer in the rollout of {site_id[0]}")
+    def _update(self, row: RolloutSite, advisory: Advisory, reporter: Reporter) -> str:
+        """Run the claimed site's update (the row as its claim read it)."""
+        site_id = ident(row)
         try:
             site = self.inventory.site(row.site)
         except NotFound as gone:
