@@ -63,12 +63,16 @@ class JobReporter:
         self._position += 1
         position, name, clock = self._position, mask(name), self._clock
         self._writer.step_started(self._job_id, position, name, clock())
+        self._stack.append(name)
+        self.log(f"==> {name}")
         # On record before the step's work begins (a kill shows where it was), together
         # with what other jobs queued meanwhile (the end of the step before, log lines)
         # and what this job's operation deferred (a rollout site's last finished step).
-        self.flush()
-        self._stack.append(name)
-        self.log(f"==> {name}")
+        try:
+            self.flush()
+        except StorageError:
+            self._stack.pop()
+            raise
         state = JobState.FAILED
         started = time.perf_counter()
         try:
@@ -152,6 +156,8 @@ class LogWriter:
         self._engine = engine
         self._lost: dict[int, str] = {}
         self._queue: queue.SimpleQueue[jobs.Record | threading.Event | None] = queue.SimpleQueue()
+        self._urgent = threading.Event()
+        """Set by a flush or close: the writer stops waiting for more lines and writes."""
         self._thread = threading.Thread(target=self._loop, name="triage-job-log", daemon=True)
         self._thread.start()
 
@@ -175,10 +181,12 @@ class LogWriter:
             return False
         written = threading.Event()
         self._queue.put(written)
+        self._urgent.set()
         return written.wait(timeout)
 
     def close(self, timeout: float) -> None:
         self._queue.put(None)
+        self._urgent.set()
         self._thread.join(timeout)
 
     def lost_writes(self, job_id: int) -> str | None:
@@ -214,23 +222,23 @@ class LogWriter:
         try:
             while True:
                 batch = [self._queue.get()]
-                deadline = time.monotonic() + LOG_LINGER_S
-                while len(batch) < LOG_BATCH and isinstance(batch[-1], _RECORDS):
-                    left = deadline - time.monotonic()
+                if isinstance(batch[0], _RECORDS):
+                    # Lines come in bursts: wait a little for more (a flush cuts it short),
+                    # then take all that came, without waking for each.
+                    self._urgent.wait(LOG_LINGER_S)
+                self._urgent.clear()
+                while len(batch) < LOG_BATCH:
                     try:
-                        item = (
-                            self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
-                        )
+                        batch.append(self._queue.get_nowait())
                     except queue.Empty:
                         break
-                    batch.append(item)
                 records = [item for item in batch if isinstance(item, _RECORDS)]
                 if records:
                     connection = self._write(connection, records)
                 for item in batch:
                     if isinstance(item, threading.Event):
                         item.set()
-                if batch[-1] is None:
+                if None in batch:
                     return
         finally:
             if connection is not None:
