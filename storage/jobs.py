@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from triage.storage.db import session_scope
 from triage.storage.errors import StorageError
 from triage.storage.models import AuditEntry, Job, JobLog, JobState, JobStep, table_of
+from triage.storage.queries import insert_for as _insert_for
 
 JOB = table_of(Job)
 JOB_LOG = table_of(JobLog)
@@ -274,19 +275,24 @@ Record = dict[str, Any] | StepStart | StepEnd | Write
 
 
 _INSERT_LOG = sa.insert(JOB_LOG)
-_INSERT_STEP = sa.insert(JOB_STEP)
-_END_STEP = (
-    sa.update(JOB_STEP)
-    .where(
-        JOB_STEP.c.job_id == sa.bindparam("b_job"),
-        JOB_STEP.c.position == sa.bindparam("b_position"),
-    )  # fmt: skip
-    .values(
-        state=sa.bindparam("b_state"),
-        finished=sa.bindparam("b_at"),
-        duration_ms=sa.bindparam("b_ms"),
-    )  # fmt: skip
-)
+_STEP_COLUMNS = ("job_id", "position", "name", "state", "started", "finished", "duration_ms")
+
+
+_RECORD_STEPS: dict[str, sa.Executable] = {}
+
+
+def _record_steps(dialect: sa.Dialect) -> sa.Executable:
+    """One statement for the steps of a batch: a start inserts its row, an end (its row is
+    there: a start is written before its step runs) sets how it ended and its time."""
+    if dialect.name not in _RECORD_STEPS:
+        statement = _insert_for(dialect, JOB_STEP)
+        ended = {name: statement.excluded[name] for name in ("state", "finished", "duration_ms")}
+        _RECORD_STEPS[dialect.name] = statement.on_conflict_do_update(
+            index_elements=["job_id", "position"], set_=ended
+        )
+    return _RECORD_STEPS[dialect.name]
+
+
 """Built once: a batch only binds its values (no statement to build and key per record)."""
 
 
@@ -303,20 +309,21 @@ def write_records_in(connection: sa.Connection, records: Sequence[Record]) -> No
     Steps start before they end, so the starts go first; lines name their step by name;
     the operations' own writes go last, in the order they were queued.
     """
-    starts = [
-        {"job_id": r.job_id, "position": r.position, "name": r.name[:255],
-         "state": JobState.RUNNING, "started": r.at}
+    steps = [
+        dict(zip(_STEP_COLUMNS, (r.job_id, r.position, r.name[:255], JobState.RUNNING, r.at,
+                                 None, None), strict=True))
         for r in records if isinstance(r, StepStart)
     ]  # fmt: skip
-    ends = [
-        {"b_job": r.job_id, "b_position": r.position, "b_state": r.state, "b_at": r.at,
-         "b_ms": r.duration_ms}
+    steps += [
+        dict(zip(_STEP_COLUMNS, (r.job_id, r.position, "", r.state, r.at, r.at, r.duration_ms),
+                 strict=True))
         for r in records if isinstance(r, StepEnd)
     ]  # fmt: skip
+    if steps:
+        connection.execute(_record_steps(connection.dialect), steps)
     lines = [r for r in records if isinstance(r, dict)]
-    for statement, rows in ((_INSERT_STEP, starts), (_END_STEP, ends), (_INSERT_LOG, lines)):
-        if rows:
-            connection.execute(statement, rows)
+    if lines:
+        connection.execute(_INSERT_LOG, lines)
     for write in records:
         if isinstance(write, Write):
             connection.execute(write.statement, write.params)

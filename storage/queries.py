@@ -164,7 +164,7 @@ def ticket_count(engine: Engine) -> int:
         return int(connection.execute(sa.select(sa.func.count()).select_from(TICKET)).scalar_one())
 
 
-def _insert_for(dialect: sa.Dialect, table: sa.Table) -> Any:
+def insert_for(dialect: sa.Dialect, table: sa.Table) -> Any:
     # Imported here: the PostgreSQL dialect costs start-up time a SQLite user never needs.
     if dialect.name == "postgresql":
         from sqlalchemy.dialects import postgresql
@@ -181,7 +181,7 @@ def upsert_tickets(connection: sa.Connection, rows: Sequence[Mapping[str, Any]])
     """Insert or update tickets in one statement; Triage's own fields on a ticket are kept."""
     if not rows:
         return 0
-    statement = _insert_for(connection.dialect, TICKET)
+    statement = insert_for(connection.dialect, TICKET)
     updates = {name: statement.excluded[name] for name in JIRA_TICKET_FIELDS if name != "key"}
     statement = statement.on_conflict_do_update(index_elements=["key"], set_=updates)
     _execute_many(connection, statement, TICKET, rows, defaults=_FACT_DEFAULTS)
@@ -240,7 +240,7 @@ def upsert_children(
     """Insert comments or status changes keyed by (ticket_key, remote_id), updating `update`."""
     if not rows:
         return 0
-    statement = _insert_for(connection.dialect, table)
+    statement = insert_for(connection.dialect, table)
     statement = statement.on_conflict_do_update(
         index_elements=["ticket_key", "remote_id"],
         set_={name: statement.excluded[name] for name in update},
