@@ -209,6 +209,17 @@ def changes(
         change.write()
 
 
+def facts_of(key: str, **facts: object) -> tuple[sa.Update, dict[str, object]]:
+    """The UPDATE that records these facts of a ticket, and its parameters (for a job to
+    write with its own records)."""
+    unknown = sorted(set(facts) - FACTS)
+    if unknown:
+        raise ValueError(f"not a fact of a ticket: {', '.join(unknown)}")
+    params: dict[str, object] = {f"v_{name}": value for name, value in facts.items()}
+    params["b_key"] = key
+    return _update_of(tuple(sorted(facts))), params
+
+
 def record_facts(engine: Engine, key: str, **facts: object) -> None:
     """Record facts about a ticket's work (branch, test site…) in one transaction."""
     with changes(engine, key) as change:

@@ -254,6 +254,10 @@ class StepEnd(NamedTuple):
     duration_ms: int
 
 
+Statement = tuple[sa.Executable, dict[str, Any]]
+"""A write to run later (`Write`), as storage builds it: the statement and its parameters."""
+
+
 class Write(NamedTuple):
     """A row the job's operation changes as it goes (e.g. a rollout site's last finished
     step), written with the job's next records."""

@@ -32,6 +32,7 @@ from triage.storage import jobs
 from triage.storage import rollouts as store
 from triage.storage import security as security_rows
 from triage.storage.errors import StorageError, TriageError
+from triage.storage.jobs import Statement
 from triage.storage.models import Advisory, RolloutSite, RolloutState
 
 JOB_KIND = "security-update"
@@ -77,6 +78,7 @@ class RolloutScheduler:
         self.engine = board.engine
         self._lock = threading.Condition()
         self._running: dict[SiteId, str] = {}
+        self._queue: list[RolloutSite] = []
         self._on_end: Callable[[SiteId], None] | None = None
 
     # -- the queue ------------------------------------------------------------------------------
@@ -139,7 +141,7 @@ class RolloutScheduler:
         """
         self._on_end = on_end
         summary = RunSummary()
-        queue: list[RolloutSite] = []
+        queue: list[RolloutSite] = []  # shared with the jobs (under the lock): `_more_of`
         for row in self.runnable(only):
             if not row.ticket_key or row.ticket_key.startswith("NEW-"):
                 summary.waiting_ticket.append(row.site)
@@ -149,6 +151,7 @@ class RolloutScheduler:
         deadline = time.monotonic() + timeout
         started = {ident(row) for row in queue}
         with self._lock:
+            self._queue = queue
             while queue or self._running:
                 self._dispatch(queue, advisories, summary)
                 left = deadline - time.monotonic()
@@ -156,6 +159,7 @@ class RolloutScheduler:
                     summary.timed_out = True
                     break
                 self._lock.wait(min(left, 1.0))
+            queue.clear()  # what did not start waits for the next run
         rows = store.site_rows(self.engine)
         for row in rows:
             if ident(row) in started:
@@ -205,8 +209,13 @@ class RolloutScheduler:
                 return self._update(claim.row, advisory, reporter)
             finally:
                 _flush(reporter)  # the site's last writes, before anyone reads its state
-                # The last site of a rollout to end tells its parent ticket how all ended.
-                report_to_parent(self.board, site_id[0], site_id[1])
+                # The last site of a rollout to end tells its parent ticket how all ended
+                # (its count in the cache decides; a site with others of its rollout still
+                # to run here is not the last).
+                with self._lock:
+                    more = self._more_of(site_id)
+                if not more:
+                    report_to_parent(self.board, site_id[0], site_id[1])
                 if self._on_end is not None:
                     self._on_end(site_id)
                 with self._lock:
@@ -214,6 +223,13 @@ class RolloutScheduler:
                     self._lock.notify_all()
 
         return operation
+
+    def _more_of(self, site_id: SiteId) -> bool:
+        """Whether this run still runs or waits to run another site of the site's rollout."""
+        rollout = site_id[:2]
+        return any(other[:2] == rollout and other != site_id for other in self._running) or any(
+            (row.advisory_id, row.package) == rollout for row in self._queue
+        )
 
     def _update(self, row: RolloutSite, advisory: Advisory, reporter: Reporter) -> str:
         """Run the claimed site's update (the row as its claim read it)."""
@@ -238,8 +254,8 @@ def _saver(reporter: Reporter) -> Save | None:
     if not isinstance(reporter, JobReporter):
         return None
 
-    def save(site_id: SiteId, now: datetime, values: dict[str, object]) -> None:
-        reporter.defer(*store.update_of(site_id, now, **values))
+    def save(statement: Statement) -> None:
+        reporter.defer(*statement)
 
     return save
 

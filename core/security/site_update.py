@@ -29,9 +29,11 @@ from triage.core.security.lockfile import LockfileError, parse_lock
 from triage.core.security.rollout import branch_for
 from triage.core.security.versions import VersionError
 from triage.core.sites.inventory import Site
+from triage.storage import changes
 from triage.storage import rollouts as store
 from triage.storage.columns import BoardColumn
 from triage.storage.errors import TriageError
+from triage.storage.jobs import Statement
 from triage.storage.models import Advisory, RolloutSite, RolloutState
 
 STEPS = ("branch", "update", "audit", "push", "clone", "deploy", "report", "prod")
@@ -98,8 +100,8 @@ class SiteWork(Protocol):
         ...
 
 
-Save = Callable[[store.SiteId, datetime, dict[str, object]], None]
-"""Writes some fields of a site's rollout row, durably before the site's next step runs."""
+Save = Callable[[Statement], None]
+"""Writes a row change with the job's records: durably before the site's next step runs."""
 
 
 @dataclass
@@ -116,9 +118,16 @@ class UpdateContext:
     def record(self, ident: store.SiteId, **values: object) -> None:
         """Write these fields of the site's row."""
         if self.save is not None:
-            self.save(ident, self.clock(), values)
+            self.save(store.update_of(ident, self.clock(), **values))
         else:
             store.update(self.board.engine, ident, self.clock(), **values)
+
+    def record_facts(self, key: str, **facts: object) -> None:
+        """Record facts about the ticket's work (they never go to Jira)."""
+        if self.save is not None:
+            self.save(changes.facts_of(key, **facts))
+        else:
+            changes.record_facts(self.board.engine, key, **facts)
 
 
 def update_site(
@@ -203,8 +212,7 @@ class _Run:
 
     def step_branch(self) -> None:
         self.context.work.open_branch(self.site, self.branch, self.reporter)
-        with self.context.board.changes(self.key) as change:
-            change.facts(branch=self.branch)
+        self.context.record_facts(self.key, branch=self.branch)
         self.written["branch"] = self.branch
 
     def step_update(self) -> None:
