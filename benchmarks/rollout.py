@@ -5,7 +5,7 @@ clone, deploy) as sleeps of fixed lengths, some sites with a long clone; everyth
 Triage's own: the rollout's tickets in the outbox, the scheduler, one job per site with its
 steps and log in the cache, the site rows, the report comment and the move of each ticket.
 Meanwhile a poller reads the rollout's site rows as the fleet screen does while sites run
-(`storage.rollouts.site_rows` of the rollout, every `REFRESH_S` of the screen).
+(`core.security.progress.LiveSites`, every `REFRESH_S` of the screen).
 
 Printed, median of the runs:
 
@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from rollout_standin import CORE, LONG_CLONE_MS, SA, STEP_MS, StandIn, durations_of, make_fleet
 
 from triage.core.jobs.runner import JobRunner
+from triage.core.security.progress import LiveSites
 from triage.core.security.scheduler import RolloutScheduler
 from triage.storage import rollouts as store
 from triage.tui.screens.fleet import REFRESH_S
@@ -69,8 +70,9 @@ def lower_bound(seconds: dict[str, float], engines: dict[str, str], limit: int, 
 
 def poll(engine: sa.Engine, stop: threading.Event, counts: list[int]) -> None:
     """What the fleet screen does while a rollout runs: read the rollout's site rows."""
+    sites = LiveSites(engine, SA, CORE)
     while not stop.wait(REFRESH_S):
-        rows = store.site_rows(engine, SA, CORE)
+        rows = sites.read()
         counts.append(sum(1 for row in rows if row.state.finished))
 
 

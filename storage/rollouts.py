@@ -88,15 +88,22 @@ def rollout(engine: Engine, advisory_id: str, package: str) -> Rollout | None:
 
 
 def site_rows(
-    engine: Engine, advisory_id: str | None = None, package: str | None = None
+    engine: Engine,
+    advisory_id: str | None = None,
+    package: str | None = None,
+    *,
+    since: datetime | None = None,
 ) -> list[RolloutSite]:
-    """The sites of one rollout (or of all), in the order they are served."""
+    """The sites of one rollout (or of all), in the order they are served; with `since`,
+    only those changed at or after it."""
     with Session(engine) as session:
         query = select(RolloutSite)
         if advisory_id is not None:
             query = query.where(RolloutSite.advisory_id == advisory_id)
         if package is not None:
             query = query.where(RolloutSite.package == package)
+        if since is not None:
+            query = query.where(RolloutSite.updated >= since)
         query = query.order_by(
             col(RolloutSite.advisory_id), col(RolloutSite.rank), col(RolloutSite.site)
         )

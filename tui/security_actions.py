@@ -67,16 +67,15 @@ class SecurityActions(RolloutActions):
 
     def on_security_screen_fleet_wanted(self, event: SecurityScreen.FleetWanted) -> None:
         """Open the fleet screen of the advisory chosen."""
-        from triage.storage import rollouts as store
+        from triage.core.security.progress import LiveSites
         from triage.tui.screens.fleet import FleetScreen
 
-        engine = self.board.engine
         advisory_id, package = event.entry.advisory.id, event.entry.advisory.package
         self.push_screen(
             FleetScreen(
                 advisory_id,
                 package,
-                lambda: store.site_rows(engine, advisory_id, package),
+                LiveSites(self.board.engine, advisory_id, package).read,
                 self.rollouts_busy,
             )
         )

@@ -6,8 +6,10 @@ as `security_report` matches it, joined with its rollout and the rollout's site 
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -62,6 +64,42 @@ class AdvisoryProgress:
     def active(self) -> bool:
         """Whether any of its sites is queued or running."""
         return any(row.state in ACTIVE for row in self.sites)
+
+
+class LiveSites:
+    """One rollout's site rows for a screen that reads them every second or so while sites
+    run: each read fetches only the rows changed lately, and all of them now and then.
+
+    "Lately" is since the newest change already seen, less `MARGIN`: a change is committed
+    within milliseconds of the time it carries, and one that comes later still (a process
+    whose clock is behind) shows at the next full read, at most `FULL_EVERY` reads on.
+    """
+
+    MARGIN = timedelta(seconds=2)
+    FULL_EVERY = 10
+
+    def __init__(self, engine: Engine, advisory_id: str, package: str) -> None:
+        self.engine, self.advisory_id, self.package = engine, advisory_id, package
+        self._rows: dict[str, RolloutSite] = {}
+        self._newest: datetime | None = None
+        self._reads = 0
+        self._lock = threading.Lock()
+
+    def read(self) -> list[RolloutSite]:
+        """Every site of the rollout as it is now, in the order they are served."""
+        with self._lock:
+            if self._newest is None or self._reads % self.FULL_EVERY == 0:
+                rows = store.site_rows(self.engine, self.advisory_id, self.package)
+                self._rows = {row.site: row for row in rows}
+            else:
+                since = self._newest - self.MARGIN
+                for row in store.site_rows(self.engine, self.advisory_id, self.package,
+                                           since=since):  # fmt: skip
+                    self._rows[row.site] = row
+            self._reads += 1
+            if self._rows:
+                self._newest = max(row.updated for row in self._rows.values())
+            return sorted(self._rows.values(), key=lambda row: (row.rank, row.site))
 
 
 def rollout_progress(engine: Engine) -> list[AdvisoryProgress]:
