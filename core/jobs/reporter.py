@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,22 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from triage.core.jobs.log_writer import LogWriter
 from triage.core.jobs.reporting import Cancelled
 from triage.core.redact import mask
 from triage.storage import jobs
 from triage.storage.errors import StorageError
 from triage.storage.models import JobState
 
-LOG_LINGER_S = 0.1
-"""How long the log writer waits for more lines to write them together (well under 1 s)."""
-LOG_BATCH = 500
 CANCEL_POLL_S = 0.5
 """How often a running job looks for a cancel sent by another process."""
-
-_RECORDS = (dict, jobs.StepStart, jobs.StepEnd, jobs.Write)
-_logger = logging.getLogger(
-    "triage.core.jobs.runner"
-)  # one logger for the jobs and their log writer
 
 
 class JobReporter:
@@ -62,7 +53,7 @@ class JobReporter:
         """
         self._position += 1
         position, name, clock = self._position, mask(name), self._clock
-        self._writer.step_started(self._job_id, position, name, clock())
+        self._writer.put(jobs.StepStart(self._job_id, position, name, clock()))
         self._stack.append(name)
         self.log(f"==> {name}")
         # On record before the step's work begins (a kill shows where it was), together
@@ -84,7 +75,7 @@ class JobReporter:
         finally:
             self._stack.pop()
             duration = int((time.perf_counter() - started) * 1000)
-            self._writer.step_ended(self._job_id, position, state, clock(), duration)
+            self._writer.put(jobs.StepEnd(self._job_id, position, state, clock(), duration))
 
     def log(self, line: str) -> None:
         """Queue the line (or lines) for the job's record; written within a second."""
@@ -141,105 +132,3 @@ class CancelWatch:
         running = self._running()
         for job_id in jobs.cancels_requested(self._engine, list(running)):
             running[job_id].set()
-
-
-class LogWriter:
-    """One thread that writes queued log lines and step records in batches, so they cost little.
-
-    A step's start is written before the step runs (the reporter waits for it), its end
-    and its lines within LOG_LINGER_S (at the latest with the next step's start); the runner
-    flushes the writer before it records the job's end. One transaction writes whatever the
-    jobs queued meanwhile, so their steps share the cost of a commit.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._lost: dict[int, str] = {}
-        self._queue: queue.SimpleQueue[jobs.Record | threading.Event | None] = queue.SimpleQueue()
-        self._urgent = threading.Event()
-        """Set by a flush or close: the writer stops waiting for more lines and writes."""
-        self._thread = threading.Thread(target=self._loop, name="triage-job-log", daemon=True)
-        self._thread.start()
-
-    def put(self, row: dict[str, Any] | jobs.Write) -> None:
-        """Queue a log line's row, or an operation's deferred write."""
-        self._queue.put(row)
-
-    def step_started(self, job_id: int, position: int, name: str, at: datetime) -> None:
-        """Queue the record of a running step."""
-        self._queue.put(jobs.StepStart(job_id, position, name, at))
-
-    def step_ended(
-        self, job_id: int, position: int, state: JobState, at: datetime, duration_ms: int
-    ) -> None:
-        """Queue how a step ended and how long it took."""
-        self._queue.put(jobs.StepEnd(job_id, position, state, at, duration_ms))
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every line queued so far is written (or `timeout` passes)."""
-        if not self._thread.is_alive():  # closed: nothing more is written
-            return False
-        written = threading.Event()
-        self._queue.put(written)
-        self._urgent.set()
-        return written.wait(timeout)
-
-    def close(self, timeout: float) -> None:
-        self._queue.put(None)
-        self._urgent.set()
-        self._thread.join(timeout)
-
-    def lost_writes(self, job_id: int) -> str | None:
-        """Why a deferred write of this job could not be written, if one could not (once)."""
-        return self._lost.pop(job_id, None)
-
-    def _write(
-        self, connection: sa.Connection | None, records: list[jobs.Record]
-    ) -> sa.Connection | None:
-        """Write a batch on the writer's own connection (kept open between batches); the
-        connection to use next (None after a failure: the next batch opens a new one)."""
-        try:
-            connection = connection or self._engine.connect()
-            with connection.begin():
-                jobs.write_records_in(connection, records)
-            return connection
-        except Exception:  # a lost log line must not kill the job
-            _logger.exception("could not write %d job records", len(records))
-        if connection is not None:
-            connection.close()
-        writes = [record for record in records if isinstance(record, jobs.Write)]
-        if writes:
-            try:  # the operations' progress matters more than the log: on its own, then
-                jobs.write_all(self._engine, writes)
-            except Exception as error:
-                _logger.exception("could not write %d deferred writes", len(writes))
-                for write in writes:
-                    self._lost[write.job_id] = str(error).splitlines()[0] if str(error) else "?"
-        return None
-
-    def _loop(self) -> None:
-        connection: sa.Connection | None = None
-        try:
-            while True:
-                batch = [self._queue.get()]
-                if isinstance(batch[0], _RECORDS):
-                    # Lines come in bursts: wait a little for more (a flush cuts it short),
-                    # then take all that came, without waking for each.
-                    self._urgent.wait(LOG_LINGER_S)
-                self._urgent.clear()
-                while len(batch) < LOG_BATCH:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                records = [item for item in batch if isinstance(item, _RECORDS)]
-                if records:
-                    connection = self._write(connection, records)
-                for item in batch:
-                    if isinstance(item, threading.Event):
-                        item.set()
-                if None in batch:
-                    return
-        finally:
-            if connection is not None:
-                connection.close()

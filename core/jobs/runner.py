@@ -25,8 +25,9 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from triage.core.errors import NotFound
+from triage.core.jobs.log_writer import LogWriter
 from triage.core.jobs.owner import HOST, LIVE_RUNNERS, owner_alive, process_start
-from triage.core.jobs.reporter import CancelWatch, JobReporter, LogWriter
+from triage.core.jobs.reporter import CancelWatch, JobReporter
 from triage.core.jobs.reporting import Cancelled, Reporter
 from triage.core.redact import mask
 from triage.storage import jobs

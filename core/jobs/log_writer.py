@@ -1,0 +1,119 @@
+"""The jobs' log writer: their log lines, step records and deferred writes, in batches.
+
+Lines come in bursts, so a background thread waits a little (LOG_LINGER_S) after the first
+of a burst and writes all that came in one transaction. A job that needs its records on file
+before it goes on (a step about to start, the job's end) flushes: it writes everything queued
+so far itself, in its own thread, with the records other jobs queued meanwhile, instead of
+waking the thread and waiting for it. One lock keeps one batch at a time, so records are
+written in the order they were queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from triage.storage import jobs
+
+LOG_LINGER_S = 0.1
+"""How long the writer waits for more lines to write them together (well under 1 s)."""
+LOG_BATCH = 500
+
+_logger = logging.getLogger("triage.core.jobs.runner")  # the jobs' logger
+
+
+class LogWriter:
+    """Writes the jobs' records in batches, from its thread or from a job that flushes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._queue: queue.SimpleQueue[jobs.Record] = queue.SimpleQueue()
+        self._pending = threading.Event()
+        """Set when records wait in the queue."""
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
+        """Held while a batch is taken from the queue and written."""
+        self._connection: sa.Connection | None = None
+        """Kept open between batches (used under the lock, from whichever thread writes)."""
+        self._lost: dict[int, str] = {}
+        self._thread = threading.Thread(target=self._loop, name="triage-job-log", daemon=True)
+        self._thread.start()
+
+    def put(self, record: jobs.Record) -> None:
+        """Queue a log line's row, a step's start or end, or an operation's deferred write."""
+        self._queue.put(record)
+        self._pending.set()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Write every record queued so far, now, in this thread; False if the writer is
+        closed or another batch held it longer than `timeout`."""
+        if self._closing.is_set() or not self._lock.acquire(timeout=timeout):
+            return False
+        try:
+            self._write_queued()
+        finally:
+            self._lock.release()
+        return True
+
+    def lost_writes(self, job_id: int) -> str | None:
+        """Why a deferred write of this job could not be written, if one could not (once)."""
+        return self._lost.pop(job_id, None)
+
+    def close(self, timeout: float) -> None:
+        """Write what is queued and stop the thread."""
+        self._closing.set()
+        self._pending.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            self._pending.wait()
+            # Lines come in bursts: wait a little for more, then take all that came.
+            self._closing.wait(LOG_LINGER_S)
+            with self._lock:
+                self._pending.clear()
+                self._write_queued()
+                if self._closing.is_set():
+                    if self._connection is not None:
+                        self._connection.close()
+                        self._connection = None
+                    return
+
+    def _write_queued(self) -> None:
+        """Take what the queue holds (in batches of LOG_BATCH) and write it; under the lock."""
+        while True:
+            batch: list[jobs.Record] = []
+            while len(batch) < LOG_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if not batch:
+                return
+            self._write(batch)
+
+    def _write(self, records: list[jobs.Record]) -> None:
+        """One batch on the kept connection (a new one after a failure)."""
+        try:
+            self._connection = self._connection or self._engine.connect()
+            with self._connection.begin():
+                jobs.write_records_in(self._connection, records)
+            return
+        except Exception:  # a lost log line must not kill the job
+            _logger.exception("could not write %d job records", len(records))
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        writes = [record for record in records if isinstance(record, jobs.Write)]
+        if writes:
+            try:  # the operations' progress matters more than the log: on its own, then
+                jobs.write_all(self._engine, writes)
+            except Exception as error:
+                _logger.exception("could not write %d deferred writes", len(writes))
+                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                for write in writes:
+                    self._lost[write.job_id] = reason
