@@ -22,6 +22,9 @@ from triage.storage import jobs
 LOG_LINGER_S = 0.1
 """How long the writer waits for more lines to write them together (well under 1 s)."""
 LOG_BATCH = 500
+QUIET_S = 1.0
+"""The longest a record queued without waking the writer waits for it (the writer looks
+this often; an idle one finds nothing and waits again)."""
 
 _logger = logging.getLogger("triage.core.jobs.runner")  # the jobs' logger
 
@@ -43,10 +46,16 @@ class LogWriter:
         self._thread = threading.Thread(target=self._loop, name="triage-job-log", daemon=True)
         self._thread.start()
 
-    def put(self, record: jobs.Record) -> None:
-        """Queue a log line's row, a step's start or end, or an operation's deferred write."""
+    def put(self, record: jobs.Record, *, wake: bool = True) -> None:
+        """Queue a log line's row, a step's start or end, or an operation's deferred write.
+
+        `wake=False` for a record its job flushes soon anyway (a step's start or end, a
+        deferred write): the thread is not woken for it, and takes it within QUIET_S if
+        nothing else does first.
+        """
         self._queue.put(record)
-        self._pending.set()
+        if wake:
+            self._pending.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Write every record queued so far, now, in this thread; False if the writer is
@@ -71,7 +80,8 @@ class LogWriter:
 
     def _loop(self) -> None:
         while True:
-            self._pending.wait()
+            if not self._pending.wait(QUIET_S) and self._queue.empty():
+                continue
             # Lines come in bursts: wait a little for more, then take all that came.
             self._closing.wait(LOG_LINGER_S)
             with self._lock:
