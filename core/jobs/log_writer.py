@@ -1,11 +1,11 @@
 """The jobs' log writer: their log lines, step records and deferred writes, in batches.
 
-Lines come in bursts, so a background thread waits a little (LOG_LINGER_S) after the first
-of a burst and writes all that came in one transaction. A job that needs its records on file
-before it goes on (a step about to start, the job's end) flushes: it writes everything queued
-so far itself, in its own thread, with the records other jobs queued meanwhile, instead of
-waking the thread and waiting for it. One lock keeps one batch at a time, so records are
-written in the order they were queued.
+Records are queued as they happen and written in batches, one transaction each: a
+background thread writes what came every WRITE_EVERY_S, so a job's log shows live within
+that; a job that needs its records on file before it goes on (a step about to start, the
+job's end) flushes: it writes everything queued so far itself, in its own thread, with the
+records other jobs queued meanwhile, instead of waking the thread and waiting for it. One
+lock keeps one batch at a time, so records are written in the order they were queued.
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ from sqlalchemy.engine import Engine
 
 from triage.storage import jobs
 
-LOG_LINGER_S = 0.1
-"""How long the writer waits for more lines to write them together (well under 1 s)."""
+WRITE_EVERY_S = 0.5
+"""How often the writer writes the lines queued meanwhile (a job's log is that fresh)."""
 LOG_BATCH = 500
-QUIET_S = 1.0
-"""The longest a record queued without waking the writer waits for it (the writer looks
-this often; an idle one finds nothing and waits again)."""
 
 _logger = logging.getLogger("triage.core.jobs.runner")  # the jobs' logger
 
@@ -35,8 +32,6 @@ class LogWriter:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._queue: queue.SimpleQueue[jobs.Record] = queue.SimpleQueue()
-        self._pending = threading.Event()
-        """Set when records wait in the queue."""
         self._closing = threading.Event()
         self._lock = threading.Lock()
         """Held while a batch is taken from the queue and written."""
@@ -46,16 +41,9 @@ class LogWriter:
         self._thread = threading.Thread(target=self._loop, name="triage-job-log", daemon=True)
         self._thread.start()
 
-    def put(self, record: jobs.Record, *, wake: bool = True) -> None:
-        """Queue a log line's row, a step's start or end, or an operation's deferred write.
-
-        `wake=False` for a record its job flushes soon anyway (a step's start or end, a
-        deferred write): the thread is not woken for it, and takes it within QUIET_S if
-        nothing else does first.
-        """
+    def put(self, record: jobs.Record) -> None:
+        """Queue a log line's row, a step's start or end, or an operation's deferred write."""
         self._queue.put(record)
-        if wake:
-            self._pending.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Write every record queued so far, now, in this thread; False if the writer is
@@ -75,19 +63,16 @@ class LogWriter:
     def close(self, timeout: float) -> None:
         """Write what is queued and stop the thread."""
         self._closing.set()
-        self._pending.set()
         self._thread.join(timeout)
 
     def _loop(self) -> None:
         while True:
-            if not self._pending.wait(QUIET_S) and self._queue.empty():
+            closing = self._closing.wait(WRITE_EVERY_S)
+            if self._queue.empty() and not closing:
                 continue
-            # Lines come in bursts: wait a little for more, then take all that came.
-            self._closing.wait(LOG_LINGER_S)
             with self._lock:
-                self._pending.clear()
                 self._write_queued()
-                if self._closing.is_set():
+                if closing:
                     if self._connection is not None:
                         self._connection.close()
                         self._connection = None

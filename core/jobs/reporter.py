@@ -53,9 +53,9 @@ class JobReporter:
         """
         self._position += 1
         position, name, clock = self._position, mask(name), self._clock
-        self._writer.put(jobs.StepStart(self._job_id, position, name, clock()), wake=False)
+        self._writer.put(jobs.StepStart(self._job_id, position, name, clock()))
         self._stack.append(name)
-        self.log(f"==> {name}", wake=False)  # flushed right below
+        self.log(f"==> {name}")
         # On record before the step's work begins (a kill shows where it was), together
         # with what other jobs queued meanwhile (the end of the step before, log lines)
         # and what this job's operation deferred (a rollout site's last finished step).
@@ -75,23 +75,21 @@ class JobReporter:
         finally:
             self._stack.pop()
             duration = int((time.perf_counter() - started) * 1000)
-            self._writer.put(
-                jobs.StepEnd(self._job_id, position, state, clock(), duration), wake=False
-            )
+            self._writer.put(jobs.StepEnd(self._job_id, position, state, clock(), duration))
 
-    def log(self, line: str, *, wake: bool = True) -> None:
+    def log(self, line: str) -> None:
         """Queue the line (or lines) for the job's record; written within a second."""
         at = self._clock()
         step = self._stack[-1][:255] if self._stack else None
         # Output of git, Docker and sites may quote a remote URL: no credential is kept.
         for part in mask(line).rstrip("\n").splitlines() or [""]:
             row = {"job_id": self._job_id, "at": at, "step": step, "line": part}
-            self._writer.put(row, wake=wake)
+            self._writer.put(row)
 
     def defer(self, statement: sa.Executable, params: dict[str, Any]) -> None:
         """Write this with the job's next records: at the latest in the transaction that
         records its next step's start (before that step runs) or at `flush`."""
-        self._writer.put(jobs.Write(self._job_id, statement, params), wake=False)
+        self._writer.put(jobs.Write(self._job_id, statement, params))
         self._deferred = True
 
     def flush(self) -> None:
