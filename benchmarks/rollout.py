@@ -97,14 +97,18 @@ def one_rollout(folder: Path, args: argparse.Namespace, scale: float) -> dict[st
         stop.set()
         poller.join()
     cpu = time.process_time() - cpu  # the jobs' last records are written by close()
+    run_commits = len(commits)
     commit_ms = durable_commit_ms(fleet.board.engine)
+    # Each step of a site starts after a pause as long as its step before.
+    pause = statistics.median(STEP_MS.values()) * scale / 1000
+    warm, cold = (write_cpu_us(fleet.board.engine, p, n) for p, n in ((0.0, 200), (pause, 20)))
     fleet.board.engine.dispose()
     assert summary.states["tested"] == args.sites, summary
     ideal = list_schedule(order, seconds, engines, settings.max_parallel, settings.per_engine)
     bound = lower_bound(seconds, engines, settings.max_parallel, settings.per_engine)
     return {"wall": wall, "cpu": cpu, "ideal": ideal, "bound": bound, "polls": len(polls),
-            "start": fleet.start_seconds, "commits": len(commits) / args.sites,
-            "commit_ms": commit_ms}  # fmt: skip
+            "start": fleet.start_seconds, "commits": run_commits / args.sites,
+            "commit_ms": commit_ms, "warm_us": warm, "cold_us": cold}  # fmt: skip
 
 
 def durable_commit_ms(engine: sa.Engine, count: int = 50) -> float:
@@ -114,6 +118,21 @@ def durable_commit_ms(engine: sa.Engine, count: int = 50) -> float:
     for _ in range(count):
         store.update(engine, ident, reason="")
     return (time.perf_counter() - start) / count * 1000
+
+
+def write_cpu_us(engine: sa.Engine, pause: float, count: int) -> float:
+    """The CPU one durable row write takes, `pause` seconds after the one before (median).
+
+    The reference for the bookkeeping's CPU: a machine that idles between writes (slower
+    clock, cold caches) charges each more CPU than one kept busy.
+    """
+    ident, spent = (SA, "drupal/core", "site-000"), []
+    for _ in range(count):
+        time.sleep(pause)
+        began = time.process_time()
+        store.update(engine, ident, reason="")
+        spent.append(time.process_time() - began)
+    return statistics.median(spent) * 1e6
 
 
 def baseline(args: argparse.Namespace, scale: float) -> tuple[float, float]:
@@ -163,6 +182,11 @@ def report(args: argparse.Namespace, scale: float) -> None:
     print(
         f"  commits per site: {median('commits'):.1f}; one durable commit on this disk: "
         f"{median('commit_ms'):.2f} ms"
+    )
+    print(
+        f"  reference, same run: one durable row write takes {median('warm_us'):.0f} us of CPU "
+        f"back to back, {median('cold_us'):.0f} us after a pause as long as a step "
+        f"({median('cold_us') / median('warm_us'):.1f}x: an idle machine charges more)"
     )
     print(f"  starting it (tickets for {args.sites} sites + parent): {median('start'):.2f} s")
     print(
