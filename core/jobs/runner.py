@@ -39,6 +39,10 @@ Operation = Callable[[Reporter], str]
 """What a job runs: reports through the reporter, returns its one-line summary."""
 
 
+class NotClaimed(TriageError):
+    """A job's claim on what it works on failed: the job was not recorded or run."""
+
+
 class JobRunner:
     """Runs site operations in the background, at most `max_jobs` at once."""
 
@@ -81,25 +85,14 @@ class JobRunner:
         ref: str | None,
         dry_run: bool,
         operation: Operation,
+        *,
+        claim: jobs.Claim | None = None,
     ) -> int:
-        """Record a queued job, then run `operation` in the background; the job's id."""
-        job_id = self.submit_claimed(kind, site, env, ticket_key, ref, dry_run, operation, None)
-        assert job_id is not None  # nothing to claim: always recorded
-        return job_id
+        """Record a queued job, then run `operation` in the background; the job's id.
 
-    def submit_claimed(
-        self,
-        kind: str,
-        site: str | None,
-        env: str | None,
-        ticket_key: str | None,
-        ref: str | None,
-        dry_run: bool,
-        operation: Operation,
-        claim: jobs.Claim | None,
-    ) -> int | None:
-        """`submit`, with `claim` run in the transaction that records the job (its id given);
-        if the claim fails nothing is recorded or run, and this returns None."""
+        `claim` runs in the transaction that records the job (its id given): if it fails,
+        nothing is recorded or run, and NotClaimed is raised.
+        """
         job = Job(
             kind=kind,
             site=site,
@@ -115,7 +108,7 @@ class JobRunner:
         )
         job_id = jobs.add_claimed(self.engine, job, claim)
         if job_id is None:
-            return None
+            raise NotClaimed(f"what the {kind} job works on was taken: it was not queued")
         cancel = threading.Event()
         with self._lock:
             self._cancels[job_id] = cancel

@@ -24,7 +24,7 @@ from triage.core.errors import NotFound
 from triage.core.jobs.owner import owner_alive
 from triage.core.jobs.reporter import JobReporter
 from triage.core.jobs.reporting import Reporter
-from triage.core.jobs.runner import JobRunner
+from triage.core.jobs.runner import JobRunner, NotClaimed
 from triage.core.security.rollout import due_for_prod, report_to_parent, severity_rank
 from triage.core.security.site_update import Save, SiteWork, UpdateContext, update_site
 from triage.core.sites.inventory import Inventory
@@ -189,11 +189,12 @@ class RolloutScheduler:
             # The job's row and the site's claim in one transaction: a site is never
             # running without its job, and two processes never run the same site.
             claim = store.SiteClaim(site_id, self.board.clock())
-            job_id = self.runner.submit_claimed(
-                JOB_KIND, row.site, "test", row.ticket_key, row.branch or None, False,
-                self._operation(claim, advisory), claim,
-            )  # fmt: skip
-            if job_id is None:
+            try:
+                self.runner.submit(
+                    JOB_KIND, row.site, "test", row.ticket_key, row.branch or None, False,
+                    self._operation(claim, advisory), claim=claim,
+                )  # fmt: skip
+            except NotClaimed:  # another process took it meanwhile
                 continue
             self._running[site_id] = row.engine
             per_engine[row.engine] += 1

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from triage.core.errors import NotFound
 from triage.core.jobs.owner import HOST, process_start
 from triage.core.jobs.reporting import Reporter
-from triage.core.jobs.runner import JobRunner
+from triage.core.jobs.runner import JobRunner, NotClaimed
 from triage.storage.db import session_scope
 from triage.storage.errors import TriageError
 from triage.storage.models import AuditEntry, Job, JobState
@@ -228,6 +228,26 @@ def test_a_cancel_from_another_process_stops_only_its_job(engine: Engine) -> Non
         release.set()
         job = runner.wait(kept, WAIT_S)
     assert (job.state, job.summary) == (JobState.SUCCEEDED, "ran to its end")
+
+
+def test_a_job_whose_claim_fails_is_neither_recorded_nor_run(runner: JobRunner) -> None:
+    ran = threading.Event()
+
+    def operation(reporter: Reporter) -> str:
+        ran.set()
+        return "ran"
+
+    def taken(connection: Any, job_id: int) -> bool:
+        return False  # what the job would work on is someone else's
+
+    with pytest.raises(NotClaimed, match="was taken"):
+        runner.submit("security-update", "acme", "test", None, None, False, operation,
+                      claim=taken)  # fmt: skip
+    claimed = runner.submit("security-update", "acme", "test", None, None, False, operation,
+                            claim=lambda connection, job_id: job_id > 0)  # fmt: skip
+
+    assert runner.wait(claimed, WAIT_S).state is JobState.SUCCEEDED
+    assert [job.id for job in runner.jobs()] == [claimed]  # the refused one left no row
 
 
 def test_a_failure_is_recorded_with_its_sentence(runner: JobRunner) -> None:
