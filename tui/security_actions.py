@@ -90,6 +90,12 @@ class SecurityActions(RolloutActions):
         """Ask before tickets go to Jira, then start the rollout."""
         from triage.tui.screens.reason import ConfirmDialog
 
+        try:
+            self._inventory()  # no sites to update: say so now, not after asking
+        except TriageError as error:
+            self.notify(str(error), severity="error")
+            return
+
         what = "Extend" if extend else "Start"
         prompt = (
             f"{sites} affected sites: a ticket each (and a parent ticket) go to Jira through "

@@ -462,6 +462,21 @@ async def test_in_the_demo_without_sites_r_says_how_to_start_them(
         assert "triage demo --sites 3" in said(app)
 
 
+async def test_in_the_demo_without_sites_u_says_how_to_start_them_before_asking(
+    make_board: Callable[..., Board], tmp_path: Path
+) -> None:
+    board = make_board(sites_file=str(tmp_path / "none.toml"))  # a demo cache
+    seed_fleet(board)
+    app = make_app(board)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_security(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert "triage demo --sites 3" in said(app)
+        assert isinstance(app.screen, SecurityScreen)  # no question asked first
+        assert store.rollouts(board.engine) == []
+
+
 def test_the_board_loads_none_of_the_rollout_machinery() -> None:
     probe = (
         "import json, sys, triage.tui.app; "
