@@ -173,6 +173,17 @@ def start(engine: Engine, job_id: int, at: datetime) -> bool:
     return moved.rowcount == 1
 
 
+class End(NamedTuple):
+    """How a job ended, to write with its last records (`finish` says what that does)."""
+
+    job_id: int
+    state: JobState
+    summary: str
+    error: str | None
+    duration_ms: int | None
+    at: datetime
+
+
 def finish(
     engine: Engine,
     job_id: int,
@@ -188,51 +199,32 @@ def finish(
     it ended and its one audit entry. Steps still running end failed (interrupted, when the
     job was).
     """
+    with engine.begin() as connection:
+        return finish_in(connection, End(job_id, state, summary, error, duration_ms, at))
+
+
+def finish_in(connection: sa.Connection, end: End) -> bool:
+    """`finish`, in the connection's open transaction."""
+    job_id, state, summary, error, duration_ms, at = end
     ending = {"b_id": job_id, "b_state": state, "b_at": at, "b_summary": summary,
               "b_error": error, "b_ms": duration_ms}  # fmt: skip
-    with engine.begin() as connection:
-        job = connection.execute(_FINISH, ending).first()
-        if job is None:
-            return False
-        if duration_ms is None and job.started is not None:
-            duration_ms = max(0, int((at - job.started).total_seconds() * 1000))
-            connection.execute(_DURATION, {"b_id": job_id, "b_ms": duration_ms})
-        steps = state if state is JobState.INTERRUPTED else JobState.FAILED
-        connection.execute(_END_RUNNING_STEPS, {"b_id": job_id, "b_state": steps})
-        detail = summary or error or ""
-        connection.execute(
-            _INSERT_AUDIT,
-            {"at": at, "actor": job.actor, "action": job.kind, "ticket_key": job.ticket_key,
-             "site": job.site, "env": job.env, "ref": job.ref,
-             "detail": f"dry run: {detail}" if job.dry_run else detail,
-             "result": state.value, "duration_ms": duration_ms},
-        )  # fmt: skip
+    job = connection.execute(_FINISH, ending).first()
+    if job is None:
+        return False
+    if duration_ms is None and job.started is not None:
+        duration_ms = max(0, int((at - job.started).total_seconds() * 1000))
+        connection.execute(_DURATION, {"b_id": job_id, "b_ms": duration_ms})
+    steps = state if state is JobState.INTERRUPTED else JobState.FAILED
+    connection.execute(_END_RUNNING_STEPS, {"b_id": job_id, "b_state": steps})
+    detail = summary or error or ""
+    connection.execute(
+        _INSERT_AUDIT,
+        {"at": at, "actor": job.actor, "action": job.kind, "ticket_key": job.ticket_key,
+         "site": job.site, "env": job.env, "ref": job.ref,
+         "detail": f"dry run: {detail}" if job.dry_run else detail,
+         "result": state.value, "duration_ms": duration_ms},
+    )  # fmt: skip
     return True
-
-
-def start_step(engine: Engine, job_id: int, position: int, name: str, at: datetime) -> int:
-    """Record a running step of a job; its id."""
-    with engine.begin() as connection:
-        inserted = connection.execute(
-            sa.insert(JOB_STEP).values(
-                job_id=job_id,
-                position=position,
-                name=name[:255],
-                state=JobState.RUNNING,
-                started=at,
-            )  # fmt: skip
-        )
-        return int(inserted.inserted_primary_key[0])  # type: ignore[index]
-
-
-def end_step(engine: Engine, step_id: int, state: JobState, at: datetime, duration_ms: int) -> None:
-    """Record how a step ended and how long it took."""
-    with engine.begin() as connection:
-        connection.execute(
-            sa.update(JOB_STEP)
-            .where(JOB_STEP.c.id == step_id)
-            .values(state=state, finished=at, duration_ms=duration_ms)
-        )
 
 
 class StepStart(NamedTuple):
@@ -267,15 +259,24 @@ class Write(NamedTuple):
     params: dict[str, Any]
 
 
-def write_all(engine: Engine, writes: Sequence[Write]) -> None:
-    """The operations' own writes alone, in one transaction, in order."""
+Record = dict[str, Any] | StepStart | StepEnd | Write | End
+"""What a job's log writer queues: a log line's row, a step's start or end, a Write, or
+how a job ended."""
+
+
+def write_all(engine: Engine, records: Sequence[Record]) -> None:
+    """The operations' own writes and the jobs' ends alone, in one transaction, in order
+    (what must not be lost with a batch whose log lines could not be written)."""
     with engine.begin() as connection:
-        for write in writes:
-            connection.execute(write.statement, write.params)
+        _write_progress(connection, records)
 
 
-Record = dict[str, Any] | StepStart | StepEnd | Write
-"""What a job's log writer queues: a log line's row, a step's start or end, or a Write."""
+def _write_progress(connection: sa.Connection, records: Sequence[Record]) -> None:
+    for record in records:
+        if isinstance(record, Write):
+            connection.execute(record.statement, record.params)
+        elif isinstance(record, End):
+            finish_in(connection, record)
 
 
 _INSERT_LOG = sa.insert(JOB_LOG)
@@ -311,7 +312,7 @@ def write_records_in(connection: sa.Connection, records: Sequence[Record]) -> No
     statement for each kind.
 
     Steps start before they end, so the starts go first; lines name their step by name;
-    the operations' own writes go last, in the order they were queued.
+    the operations' own writes and the jobs' ends go last, in the order they were queued.
     """
     steps = [
         dict(zip(_STEP_COLUMNS, (r.job_id, r.position, r.name[:255], JobState.RUNNING, r.at,
@@ -328,12 +329,4 @@ def write_records_in(connection: sa.Connection, records: Sequence[Record]) -> No
     lines = [r for r in records if isinstance(r, dict)]
     if lines:
         connection.execute(_INSERT_LOG, lines)
-    for write in records:
-        if isinstance(write, Write):
-            connection.execute(write.statement, write.params)
-
-
-def write_log(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
-    """Append log lines (`job_id`, `at`, `step`, `line`) in one statement."""
-    with engine.begin() as connection:
-        connection.execute(sa.insert(JOB_LOG), list(rows))
+    _write_progress(connection, records)

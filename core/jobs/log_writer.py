@@ -103,12 +103,12 @@ class LogWriter:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-        writes = [record for record in records if isinstance(record, jobs.Write)]
-        if writes:
-            try:  # the operations' progress matters more than the log: on its own, then
-                jobs.write_all(self._engine, writes)
+        progress = [r for r in records if isinstance(r, jobs.Write | jobs.End)]
+        if progress:
+            try:  # the jobs' progress and ends matter more than the log: on their own, then
+                jobs.write_all(self._engine, progress)
             except Exception as error:
-                _logger.exception("could not write %d deferred writes", len(writes))
+                _logger.exception("could not write %d deferred writes", len(progress))
                 reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-                for write in writes:
-                    self._lost[write.job_id] = reason
+                for record in progress:
+                    self._lost[record.job_id] = reason

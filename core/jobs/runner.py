@@ -32,6 +32,7 @@ from triage.core.jobs.reporting import Cancelled, Reporter
 from triage.core.redact import mask
 from triage.storage import jobs
 from triage.storage.errors import TriageError
+from triage.storage.jobs import End as JobEnd
 from triage.storage.models import Job, JobLog, JobState, JobStep, utcnow
 
 Clock = Callable[[], datetime]
@@ -236,9 +237,14 @@ class JobRunner:
             reporter.log(traceback.format_exc())
         if error:
             reporter.log(f"!! {error}")
-        self._writer.flush()
         duration = int((time.perf_counter() - started) * 1000)
-        self._finish(job_id, state, summary or "", error, duration)
+        # The job's end in the transaction that writes its last lines and steps.
+        end = self._end(job_id, state, summary or "", error, duration)
+        self._writer.put(end)
+        if not self._writer.flush() or self._writer.lost_writes(job_id) is not None:
+            jobs.finish(self.engine, *end)  # a no-op if the batch did end it
+        with self._lock:
+            self._cancels.pop(job_id, None)
 
     def _start(self, job_id: int) -> bool:
         """Mark the job running; False if it was cancelled or closed while queued."""
@@ -248,7 +254,13 @@ class JobRunner:
         self, job_id: int, state: JobState, summary: str, error: str | None, duration: int | None
     ) -> None:
         """End an open job and append its audit entry, once (storage.jobs.finish)."""
-        summary, error = mask(summary), mask(error) if error else error
-        jobs.finish(self.engine, job_id, state, summary, error, duration, self.clock())
+        jobs.finish(self.engine, *self._end(job_id, state, summary, error, duration))
         with self._lock:
             self._cancels.pop(job_id, None)
+
+    def _end(
+        self, job_id: int, state: JobState, summary: str, error: str | None, duration: int | None
+    ) -> JobEnd:
+        """How the job ended, as recorded: credentials masked, at the runner's clock."""
+        summary, error = mask(summary), mask(error) if error else error
+        return JobEnd(job_id, state, summary, error, duration, self.clock())
