@@ -61,6 +61,9 @@ class JobRunner:
         self.clock = clock
         self._token = uuid.uuid4().hex[:12]
         self._process = f"{process_start(os.getpid()) or ''}:{self._token}"
+        self._max_jobs = max_jobs
+        self._taken = 0
+        """Jobs submitted and not ended (queued or running)."""
         self._pool = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="triage-job")
         self._lock = threading.Lock()
         self._cancels: dict[int, threading.Event] = {}
@@ -94,6 +97,10 @@ class JobRunner:
         `claim` runs in the transaction that records the job (its id given): if it fails,
         nothing is recorded or run, and NotClaimed is raised.
         """
+        now = self.clock()
+        with self._lock:  # a free slot: the job is running from its first record
+            free = self._taken < self._max_jobs
+            self._taken += 1
         job = Job(
             kind=kind,
             site=site,
@@ -102,18 +109,25 @@ class JobRunner:
             ref=ref,
             actor=self.actor,
             dry_run=dry_run,
-            created=self.clock(),
+            created=now,
+            state=JobState.RUNNING if free else JobState.QUEUED,
+            started=now if free else None,
             pid=os.getpid(),
             host=HOST,
             process=self._process,
         )
-        job_id = jobs.add_claimed(self.engine, job, claim)
+        try:
+            job_id = jobs.add_claimed(self.engine, job, claim)
+        except BaseException:
+            self._give_back_slot()
+            raise
         if job_id is None:
+            self._give_back_slot()
             raise NotClaimed(f"what the {kind} job works on was taken: it was not queued")
         cancel = threading.Event()
         with self._lock:
             self._cancels[job_id] = cancel
-            self._futures[job_id] = self._pool.submit(self._run, job_id, dry_run, operation)
+            self._futures[job_id] = self._pool.submit(self._run, job_id, dry_run, operation, free)
         return job_id
 
     def cancel(self, job_id: int) -> Job:
@@ -216,11 +230,11 @@ class JobRunner:
         with self._lock:
             return dict(self._cancels)
 
-    def _run(self, job_id: int, dry_run: bool, operation: Operation) -> None:
+    def _run(self, job_id: int, dry_run: bool, operation: Operation, running: bool) -> None:
         with self._lock:
             cancel = self._cancels[job_id]
         reporter = JobReporter(self.clock, job_id, dry_run, cancel, self._writer, self._watch)
-        if cancel.is_set() or not self._start(job_id):
+        if cancel.is_set() or not (running or self._start(job_id)):
             self._finish(job_id, JobState.CANCELLED, "", "cancelled before it started", None)
             return
         started = time.perf_counter()
@@ -243,8 +257,18 @@ class JobRunner:
         self._writer.put(end)
         if not self._writer.flush() or self._writer.lost_writes(job_id) is not None:
             jobs.finish(self.engine, *end)  # a no-op if the batch did end it
+        self._forget(job_id)
+
+    def _forget(self, job_id: int) -> None:
+        """The job of this runner has ended: its cancel and its slot go."""
         with self._lock:
-            self._cancels.pop(job_id, None)
+            if self._cancels.pop(job_id, None) is not None:
+                self._taken -= 1
+
+    def _give_back_slot(self) -> None:
+        """A submitted job was not recorded after all."""
+        with self._lock:
+            self._taken -= 1
 
     def _start(self, job_id: int) -> bool:
         """Mark the job running; False if it was cancelled or closed while queued."""
@@ -255,8 +279,7 @@ class JobRunner:
     ) -> None:
         """End an open job and append its audit entry, once (storage.jobs.finish)."""
         jobs.finish(self.engine, *self._end(job_id, state, summary, error, duration))
-        with self._lock:
-            self._cancels.pop(job_id, None)
+        self._forget(job_id)
 
     def _end(
         self, job_id: int, state: JobState, summary: str, error: str | None, duration: int | None

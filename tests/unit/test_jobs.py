@@ -84,6 +84,18 @@ def test_the_job_is_recorded_queued_before_it_runs(engine: Engine) -> None:
         assert done.state is JobState.SUCCEEDED and done.summary == "ok"
 
 
+def test_a_job_with_a_free_slot_is_running_from_its_first_record(engine: Engine) -> None:
+    reached, release = threading.Event(), threading.Event()
+    with JobRunner(engine, max_jobs=1, actor="Mia Me") as runner:
+        job_id = runner.submit("clone", "acme", "dev", None, None, False,
+                               blocking(reached, release))  # fmt: skip
+        recorded = runner.job(job_id)  # as submit left it, whether the thread began or not
+        assert recorded.state is JobState.RUNNING and recorded.started == recorded.created
+        assert reached.wait(WAIT_S)
+        release.set()
+        assert runner.wait(job_id, WAIT_S).state is JobState.SUCCEEDED
+
+
 def test_steps_and_lines_reach_the_cache_while_the_job_runs(runner: JobRunner) -> None:
     reached, release = threading.Event(), threading.Event()
     job_id = runner.submit("clone", "acme", "dev", None, None, False, blocking(reached, release))
