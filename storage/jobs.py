@@ -48,16 +48,15 @@ class _NotClaimed(Exception):
 
 def add(engine: Engine, job: Job) -> int:
     """Write a new job's row; its id."""
-    job_id = add_claimed(engine, job, None)
+    job_id = add_claimed(engine, job.model_dump(exclude={"id"}), None)
     assert job_id is not None  # nothing to claim
     return job_id
 
 
-def add_claimed(engine: Engine, job: Job, claim: Claim | None) -> int | None:
-    """Write a new job's row and run `claim` in the same transaction with its id (a rollout
-    takes its site for the job there); the job's id, or None (nothing written) if the claim
-    returned False."""
-    values = job.model_dump(exclude={"id"})
+def add_claimed(engine: Engine, values: dict[str, Any], claim: Claim | None) -> int | None:
+    """Write a new job's row (`values`: its fields; the others take their defaults) and run
+    `claim` in the same transaction with its id (a rollout takes its site for the job
+    there); the job's id, or None (nothing written) if the claim returned False."""
     try:
         with engine.begin() as connection:
             inserted = connection.execute(_INSERT_JOB, values)

@@ -19,8 +19,9 @@ from triage.storage import jobs
 from triage.storage.errors import StorageError
 from triage.storage.models import JobState
 
-CANCEL_POLL_S = 0.5
-"""How often a running job looks for a cancel sent by another process."""
+CANCEL_POLL_S = 1.0
+"""How often a runner's jobs look for a cancel sent by another process (one read for all,
+at a step's boundary)."""
 
 
 class JobReporter:

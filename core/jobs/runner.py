@@ -101,21 +101,11 @@ class JobRunner:
         with self._lock:  # a free slot: the job is running from its first record
             free = self._taken < self._max_jobs
             self._taken += 1
-        job = Job(
-            kind=kind,
-            site=site,
-            env=env,
-            ticket_key=ticket_key,
-            ref=ref,
-            actor=self.actor,
-            dry_run=dry_run,
-            created=now,
-            state=JobState.RUNNING if free else JobState.QUEUED,
-            started=now if free else None,
-            pid=os.getpid(),
-            host=HOST,
-            process=self._process,
-        )
+        job = {"kind": kind, "site": site, "env": env, "ticket_key": ticket_key, "ref": ref,
+               "actor": self.actor, "dry_run": dry_run, "created": now,
+               "state": JobState.RUNNING if free else JobState.QUEUED,
+               "started": now if free else None, "pid": os.getpid(), "host": HOST,
+               "process": self._process}  # fmt: skip
         try:
             job_id = jobs.add_claimed(self.engine, job, claim)
         except BaseException:
