@@ -26,11 +26,33 @@ _LOCKS: dict[str, threading.Lock] = {}
 _GUARD = threading.Lock()
 
 
+class _SerialCursor(sqlite3.Cursor):
+    """A cursor that takes its connection's writer lock before a statement that writes."""
+
+    connection: SerialWrites
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _SerialCursor:
+        if not sql.lstrip()[:6].upper().startswith(_READS):
+            self.connection.take()
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> _SerialCursor:
+        if not sql.lstrip()[:6].upper().startswith(_READS):
+            self.connection.take()
+        return super().executemany(sql, seq_of_parameters)
+
+
 class SerialWrites(sqlite3.Connection):
-    """A SQLite connection that holds its file's writer lock from its first write to its end."""
+    """A SQLite connection that holds its file's writer lock from its first write to its end.
+
+    The write is seen by its cursor (not by an event of the engine: SQLAlchemy runs every
+    statement on a slower path once an engine has statement events)."""
 
     lock: threading.Lock | None = None
     _held = False
+
+    def cursor(self, factory: Any = _SerialCursor) -> Any:
+        return super().cursor(factory)
 
     def take(self) -> None:
         """Take the writer lock before a write, unless this transaction has it."""
@@ -70,10 +92,3 @@ def serialize_writes(engine: Engine, database: str) -> None:
     def _share(dbapi_connection: Any, _record: Any) -> None:
         if isinstance(dbapi_connection, SerialWrites):
             dbapi_connection.lock = lock
-
-    @sa.event.listens_for(engine, "before_cursor_execute")
-    def _before(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement.lstrip()[:6].upper().startswith(_READS):
-            dbapi_connection = connection.connection.dbapi_connection
-            if isinstance(dbapi_connection, SerialWrites):
-                dbapi_connection.take()

@@ -66,9 +66,12 @@ def test_a_rollback_an_error_and_a_closed_connection_give_it_back(
         write(connection, "3")  # never committed: the pool rolls it back on return
     assert not lock.locked()
     raw = engine.raw_connection()
+    raw.cursor().execute("SELECT count(*) FROM meta")
+    assert not lock.locked(), "a read does not take it"
     raw.cursor().execute("INSERT INTO meta (key, value) VALUES ('k4', '4')")
-    assert not lock.locked(), "only statements through the engine queue on it"
-    raw.close()
+    assert lock.locked(), "a write through the driver's own cursor queues too"
+    raw.close()  # back to the pool, rolled back
+    assert not lock.locked()
 
 
 def test_threads_writing_at_once_all_get_through(cache: tuple[Engine, threading.Lock]) -> None:
