@@ -79,6 +79,8 @@ class RolloutScheduler:
         self._lock = threading.Condition()
         self._running: dict[SiteId, str] = {}
         self._queue: list[RolloutSite] = []
+        self._ending: set[SiteId] = set()
+        """Sites whose job is past its steps (ending): `others_left` no longer counts them."""
         self._on_end: Callable[[SiteId], None] | None = None
 
     # -- the queue ------------------------------------------------------------------------------
@@ -209,28 +211,25 @@ class RolloutScheduler:
                 assert claim.row is not None  # the job runs only once its claim held
                 return self._update(claim.row, advisory, reporter)
             finally:
-                _flush(reporter)  # the site's last writes, before anyone reads its state
                 # The last site of a rollout to end tells its parent ticket how all ended
                 # (its count in the cache decides; a site with others of its rollout still
-                # to run here is not the last).
+                # to run here is not the last). Its flush also writes the others' last
+                # writes (one queue): the count, and the run's summary, see every end.
                 with self._lock:
-                    more = self._more_of(site_id)
+                    self._ending.add(site_id)
+                    more = others_left(site_id, self._running, self._ending, self._queue)
+                if not more or self._on_end is not None:
+                    _flush(reporter)  # its last writes, for what reads its state now
                 if not more:
                     report_to_parent(self.board, site_id[0], site_id[1])
                 if self._on_end is not None:
                     self._on_end(site_id)
                 with self._lock:
                     self._running.pop(site_id, None)
+                    self._ending.discard(site_id)
                     self._lock.notify_all()
 
         return operation
-
-    def _more_of(self, site_id: SiteId) -> bool:
-        """Whether this run still runs or waits to run another site of the site's rollout."""
-        rollout = site_id[:2]
-        return any(other[:2] == rollout and other != site_id for other in self._running) or any(
-            (row.advisory_id, row.package) == rollout for row in self._queue
-        )
 
     def _update(self, row: RolloutSite, advisory: Advisory, reporter: Reporter) -> str:
         """Run the claimed site's update (the row as its claim read it)."""
@@ -248,6 +247,18 @@ class RolloutScheduler:
             return update_site(context, row, site, advisory, reporter)
         finally:
             work.close()
+
+
+def others_left(
+    site_id: SiteId, running: Iterable[SiteId], ending: set[SiteId], queue: list[RolloutSite]
+) -> bool:
+    """Whether a run still has another site of this site's rollout running (and not ending:
+    past its steps) or waiting to run. Of sites ending at once, the last to ask (once every
+    other is in `ending`) is told no: it reports to the parent."""
+    rollout = site_id[:2]
+    return any(o[:2] == rollout for o in running if o not in ending and o != site_id) or any(
+        (row.advisory_id, row.package) == rollout for row in queue
+    )
 
 
 def _saver(reporter: Reporter) -> Save | None:

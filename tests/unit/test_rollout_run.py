@@ -38,7 +38,7 @@ from triage.core.config import load_settings
 from triage.core.jobs.owner import HOST, process_start
 from triage.core.jobs.runner import JobRunner
 from triage.core.security.rollout import start_rollout
-from triage.core.security.scheduler import RolloutScheduler, RunSummary
+from triage.core.security.scheduler import RolloutScheduler, RunSummary, others_left
 from triage.core.sites.inventory import Inventory, Site
 from triage.storage import jobs
 from triage.storage import rollouts as store
@@ -52,6 +52,7 @@ from triage.storage.models import (
     JobState,
     OutboxEntry,
     OutboxKind,
+    RolloutSite,
     RolloutState,
 )
 
@@ -133,6 +134,37 @@ def comments(engine: Engine, key: str, start: str) -> list[str]:
     with Session(engine) as session:
         found = session.exec(select(Comment.body).where(Comment.ticket_key == key))
         return [body for body in found if body.startswith(start)]
+
+
+def test_of_sites_ending_at_once_the_last_to_ask_is_the_last_of_its_rollout() -> None:
+    a, b, other = (SA, "drupal/core", "a"), (SA, "drupal/core", "b"), ("SA-2", "x/y", "a")
+    running, ending = {a: "e1", b: "e2", other: "e1"}, set[tuple[str, str, str]]()
+
+    ending.add(a)
+    assert others_left(a, running, ending, [])  # b still runs its steps
+    ending.add(b)
+    assert not others_left(b, running, ending, [])  # a is ending too: b reports
+    queued = [RolloutSite(advisory_id=SA, package="drupal/core", site="c",
+                          state=RolloutState.QUEUED)]  # fmt: skip
+    assert others_left(b, running, ending, queued)  # one of its rollout still waits
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_sites_ending_at_once_all_count_and_the_parent_hears_once(
+    sqlite_engine: Engine, tmp_path: Path, round_: int
+) -> None:
+    # Instant work and a slot each: the sites end together, racing to be the last one.
+    names = [f"site-{number:02}" for number in range(12)]
+    sites = [make_site(name, engine=number % 6) for number, name in enumerate(names)]
+    fleet = make_fleet(sqlite_engine, tmp_path, sites, max_parallel=12, per_engine=2)
+
+    summary = fleet.run(max_jobs=16)
+
+    assert summary.states["tested"] == 12, summary  # every end read after the run
+    rollout = store.rollout(sqlite_engine, SA, "drupal/core")
+    assert rollout is not None and rollout.ticket_key
+    (report,) = comments(sqlite_engine, rollout.ticket_key, f"The rollout of {SA}")
+    assert all(f"- {name} (" in report for name in names)
 
 
 def test_each_site_ends_in_its_state_and_a_failing_one_blocks_no_other(
