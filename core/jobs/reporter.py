@@ -94,8 +94,9 @@ class JobReporter:
         self._deferred = True
 
     def flush(self) -> None:
-        """Wait until everything this job queued is written; StorageError if its deferred
-        writes could not be (the step that follows must not run as if they were)."""
+        """Write, now, everything queued so far (this job's and others'); StorageError if this
+        job's deferred writes could not be (the step that follows must not run as if they
+        were)."""
         written = self._writer.flush()
         error = self._writer.lost_writes(self._job_id)
         if error is None and not written and self._deferred:

@@ -143,7 +143,7 @@ class RolloutScheduler:
         """
         self._on_end = on_end
         summary = RunSummary()
-        queue: list[RolloutSite] = []  # shared with the jobs (under the lock): `_more_of`
+        queue: list[RolloutSite] = []  # the jobs read it too (under the lock): `others_left`
         for row in self.runnable(only):
             if not row.ticket_key or row.ticket_key.startswith("NEW-"):
                 summary.waiting_ticket.append(row.site)
