@@ -448,32 +448,20 @@ async def test_without_a_sites_inventory_r_says_so(
         assert isinstance(app.screen, SecurityScreen)
 
 
-async def test_in_the_demo_without_sites_r_says_how_to_start_them(
-    make_board: Callable[..., Board], tmp_path: Path
+@pytest.mark.parametrize("key", ["r", "u"])
+async def test_in_the_demo_without_sites_r_and_u_say_how_to_start_them(
+    make_board: Callable[..., Board], tmp_path: Path, key: str
 ) -> None:
     board = make_board(sites_file=str(tmp_path / "none.toml"))  # a demo cache
     seed_fleet(board)
     app = make_app(board)
     async with app.run_test(size=(160, 48)) as pilot:
         await open_security(pilot)
-        await pilot.press("r")
+        await pilot.press(key)
         await settle(pilot)
         assert "this demo has no sites to update" in said(app)
         assert "triage demo --sites 3" in said(app)
-
-
-async def test_in_the_demo_without_sites_u_says_how_to_start_them_before_asking(
-    make_board: Callable[..., Board], tmp_path: Path
-) -> None:
-    board = make_board(sites_file=str(tmp_path / "none.toml"))  # a demo cache
-    seed_fleet(board)
-    app = make_app(board)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await open_security(pilot)
-        await pilot.press("u")
-        await settle(pilot)
-        assert "triage demo --sites 3" in said(app)
-        assert isinstance(app.screen, SecurityScreen)  # no question asked first
+        assert isinstance(app.screen, SecurityScreen)  # u asks nothing first
         assert store.rollouts(board.engine) == []
 
 
