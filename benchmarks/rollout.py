@@ -34,9 +34,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from rollout_standin import CORE, LONG_CLONE_MS, SA, STEP_MS, StandIn, durations_of, make_fleet
 
-from triage.core.jobs.runner import JobRunner
 from triage.core.security.progress import LiveSites
-from triage.core.security.scheduler import RolloutScheduler
+from triage.core.security.scheduler import RolloutScheduler, rollout_runner
 from triage.storage import rollouts as store
 from triage.storage.sqlite_writes import SerialWrites
 from triage.tui.screens.fleet import REFRESH_S
@@ -87,11 +86,7 @@ def one_rollout(folder: Path, args: argparse.Namespace, scale: float) -> dict[st
     settings = fleet.board.settings.security.rollout
     stop, polls = threading.Event(), list[int]()
     StandIn.scale = scale
-    # More threads than sites at once: a job that ends records its end while the next starts.
-    with (
-        counting_commits() as commits,
-        JobRunner(fleet.board.engine, settings.max_parallel + 4, "bench") as runner,
-    ):
+    with counting_commits() as commits, rollout_runner(fleet.board, settings) as runner:
         scheduler = RolloutScheduler(fleet.board, fleet.inventory, settings, runner, StandIn)
         order = [row.site for row in scheduler.runnable()]
         poller = threading.Thread(target=poll, args=(fleet.board.engine, stop, polls))

@@ -10,6 +10,7 @@ they continue from their last finished step.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -36,6 +37,7 @@ from triage.storage.jobs import Statement
 from triage.storage.models import Advisory, RolloutSite, RolloutState
 
 JOB_KIND = "security-update"
+_logger = logging.getLogger(__name__)
 SiteId = store.SiteId
 RETRYABLE = (RolloutState.FAILED, RolloutState.NO_FIX, RolloutState.SKIPPED)
 
@@ -78,7 +80,12 @@ class RolloutScheduler:
         self.engine = board.engine
         self._lock = threading.Condition()
         self._running: dict[SiteId, str] = {}
+        """Sites whose job runs, and their Docker engine."""
+        self._engine_free: set[SiteId] = set()
+        """Running sites past their work on the engine (reporting): they hold no slot."""
         self._queue: list[RolloutSite] = []
+        self._advisories: dict[tuple[str, str], Advisory] = {}
+        self._summary = RunSummary()
         self._ending: set[SiteId] = set()
         """Sites whose job is past its steps (ending): `others_left` no longer counts them."""
         self._on_end: Callable[[SiteId], None] | None = None
@@ -153,9 +160,9 @@ class RolloutScheduler:
         deadline = time.monotonic() + timeout
         started = {ident(row) for row in queue}
         with self._lock:
-            self._queue = queue
+            self._queue, self._advisories, self._summary = queue, advisories, summary
             while queue or self._running:
-                self._dispatch(queue, advisories, summary)
+                self._dispatch()
                 left = deadline - time.monotonic()
                 if left <= 0:
                     summary.timed_out = True
@@ -168,17 +175,18 @@ class RolloutScheduler:
                 summary.states[row.state.value] += 1
         return summary
 
-    def _dispatch(
-        self,
-        queue: list[RolloutSite],
-        advisories: dict[tuple[str, str], Advisory],
-        summary: RunSummary,
-    ) -> None:
-        """Start the first queued sites whose engine has room, while slots are free."""
-        per_engine = Counter(self._running.values())
+    def _dispatch(self) -> None:
+        """Start the first queued sites whose engine has room, while slots are free (under
+        the lock).
+
+        A slot is a site at work on its engine: one that is only reporting holds none.
+        """
+        queue, advisories, summary = self._queue, self._advisories, self._summary
+        holding = {s: e for s, e in self._running.items() if s not in self._engine_free}
+        per_engine, slots = Counter(holding.values()), len(holding)
         busy = {site for _, _, site in self._running}
         index = 0
-        while index < len(queue) and len(self._running) < self.settings.max_parallel:
+        while index < len(queue) and slots < self.settings.max_parallel:
             row = queue[index]
             if per_engine[row.engine] >= self.settings.per_engine or row.site in busy:
                 index += 1  # one update at a time per site: they share its checkout and dev
@@ -200,6 +208,7 @@ class RolloutScheduler:
                 continue
             self._running[site_id] = row.engine
             per_engine[row.engine] += 1
+            slots += 1
             busy.add(row.site)
             summary.started += 1
 
@@ -227,7 +236,8 @@ class RolloutScheduler:
                 with self._lock:
                     self._running.pop(site_id, None)
                     self._ending.discard(site_id)
-                    self._lock.notify_all()
+                    self._engine_free.discard(site_id)
+                    self._refill()
 
         return operation
 
@@ -243,10 +253,27 @@ class RolloutScheduler:
         work = self.work()
         try:
             context = UpdateContext(self.board, self.settings, work, self.board.clock,
-                                    _saver(reporter))  # fmt: skip
+                                    _saver(reporter), lambda: self._free_slot(site_id))  # fmt: skip
             return update_site(context, row, site, advisory, reporter)
         finally:
             work.close()
+
+    def _free_slot(self, site_id: SiteId) -> None:
+        """The site's engine work is done (it reports now): its slot goes to the next site."""
+        with self._lock:
+            if site_id in self._running:
+                self._engine_free.add(site_id)
+                self._refill()
+
+    def _refill(self) -> None:
+        """Give the slot a job's thread just freed to the next site, from that thread (under
+        the lock): no wait for the run's thread to wake. If that fails, the run's thread,
+        woken, tries again and raises."""
+        try:
+            self._dispatch()
+        except Exception:  # the job must still end as it did
+            _logger.exception("could not start the next site from a job's thread")
+        self._lock.notify_all()
 
 
 def others_left(
@@ -281,10 +308,10 @@ def _flush(reporter: Reporter) -> None:
 
 
 def rollout_runner(board: Board, settings: RolloutSettings) -> JobRunner:
-    """The job runner of a rollout: a few threads over max_parallel, so a job that ends still
-    records its end while the next site's job already starts (the scheduler keeps the limit)."""
-    spare = 4
-    return JobRunner(board.engine, settings.max_parallel + spare, board.me.name, board.clock)
+    """The job runner of a rollout: a thread for each site at work and one for each site
+    reporting or recording its end, as the next site's job already starts (the scheduler
+    keeps the limits)."""
+    return JobRunner(board.engine, 2 * settings.max_parallel, board.me.name, board.clock)
 
 
 def retry_site(board: Board, site: SiteId) -> None:

@@ -114,6 +114,9 @@ class UpdateContext:
     work: SiteWork
     clock: Callable[[], datetime]
     save: Save | None = None
+    engine_free: Callable[[], None] | None = None
+    """Told once the site's steps left in this run use no Docker engine (its report alone):
+    the scheduler then gives its slot to the next site."""
 
     def record(self, ident: store.SiteId, **values: object) -> None:
         """Write these fields of the site's row."""
@@ -157,6 +160,8 @@ def update_site(
                     f"{site.id}: on its test site; production after {row.prod_after:%F %H:%M} UTC"
                 )
             reporter.check_cancelled()
+            if name == "report" and context.engine_free and not _prod_follows(context, row, site):
+                context.engine_free()
             with reporter.step(name):
                 getattr(run, "step_" + name)()
             row.step = name
@@ -191,6 +196,11 @@ def update_site(
         context.record(ident, state=final, reason="")
     where = "production" if final is RolloutState.DEPLOYED else "its test site"
     return f"{site.id}: {advisory.package} {row.new_version or run.new_version} on {where}"
+
+
+def _prod_follows(context: UpdateContext, row: RolloutSite, site: Site) -> bool:
+    """Whether production follows the report in the same run (no window to wait for)."""
+    return row.stage == "prod" and context.settings.stage(site.package).window_hours == 0
 
 
 def _final(row: RolloutSite) -> RolloutState:

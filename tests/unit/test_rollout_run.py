@@ -383,3 +383,42 @@ def test_two_schedulers_on_one_cache_run_each_site_once(engine: Engine, tmp_path
     assert sorted(fleet.recorder.starts()) == [site.id for site in sites]
     assert all(fleet.recorder.steps_of(site.id) == FULL for site in sites)
     assert {fleet.row(site.id).state for site in sites} == {RolloutState.TESTED}
+
+
+def test_a_site_that_only_reports_gives_its_slot_to_the_next(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    # One slot: the second site can start during the first one's report only if the report
+    # holds no slot. The first site's report waits (bounded) for it.
+    sites = [make_site("a-first"), make_site("b-next")]
+    fleet = make_fleet(sqlite_engine, tmp_path, sites, max_parallel=1)
+    first_key = fleet.row("a-first").ticket_key
+    changes, seen = fleet.board.changes, list[bool]()
+
+    def slow_report(key: str) -> Any:
+        if key == first_key and not seen:
+            with fleet.recorder.lock:
+                seen.append(fleet.recorder.lock.wait_for(
+                    lambda: "b-next" in fleet.recorder.starts(), timeout=5))  # fmt: skip
+        return changes(key)
+
+    fleet.board.changes = slow_report  # type: ignore[method-assign]
+    summary = fleet.run(max_jobs=2)
+
+    assert seen == [True]
+    assert summary.states["tested"] == 2
+
+
+def test_a_site_going_on_to_production_keeps_its_slot_through_the_report(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    sites = [make_site("a-plat", "Platinum"), make_site("b-next")]
+    fleet = make_fleet(sqlite_engine, tmp_path, sites, max_parallel=1,
+                       package_order=["Platinum"],
+                       packages={"Platinum": {"to": "prod", "window_hours": 0}})  # fmt: skip
+
+    fleet.run(max_jobs=2)
+
+    calls = fleet.recorder.calls
+    assert fleet.row("a-plat").state is RolloutState.DEPLOYED
+    assert calls.index(("a-plat", "release")) < calls.index(("b-next", "open_branch"))
