@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from triage.storage.db import session_scope
 from triage.storage.errors import StorageError
 from triage.storage.models import AuditEntry, Job, JobLog, JobState, JobStep, table_of
+from triage.storage.prepared import Prepared
 from triage.storage.queries import insert_for as _insert_for
 
 JOB = table_of(Job)
@@ -245,7 +246,7 @@ class StepEnd(NamedTuple):
     duration_ms: int
 
 
-Statement = tuple[sa.Executable, dict[str, Any]]
+Statement = tuple[sa.Executable | Prepared, dict[str, Any]]
 """A write to run later (`Write`), as storage builds it: the statement and its parameters."""
 
 
@@ -254,7 +255,7 @@ class Write(NamedTuple):
     step), written with the job's next records."""
 
     job_id: int
-    statement: sa.Executable
+    statement: sa.Executable | Prepared
     params: dict[str, Any]
 
 
@@ -273,26 +274,31 @@ def write_all(engine: Engine, records: Sequence[Record]) -> None:
 def _write_progress(connection: sa.Connection, records: Sequence[Record]) -> None:
     for record in records:
         if isinstance(record, Write):
-            connection.execute(record.statement, record.params)
+            statement = record.statement
+            if isinstance(statement, Prepared):
+                statement.run(connection, [record.params])
+            else:
+                connection.execute(statement, record.params)
         elif isinstance(record, End):
             finish_in(connection, record)
 
 
-_INSERT_LOG = sa.insert(JOB_LOG)
+_INSERT_LOG = Prepared(sa.insert(JOB_LOG), keys=("job_id", "at", "step", "line"))
 _STEP_COLUMNS = ("job_id", "position", "name", "state", "started", "finished", "duration_ms")
 
 
-_RECORD_STEPS: dict[str, sa.Executable] = {}
+_RECORD_STEPS: dict[str, Prepared] = {}
 
 
-def _record_steps(dialect: sa.Dialect) -> sa.Executable:
+def _record_steps(dialect: sa.Dialect) -> Prepared:
     """One statement for the steps of a batch: a start inserts its row, an end (its row is
     there: a start is written before its step runs) sets how it ended and its time."""
     if dialect.name not in _RECORD_STEPS:
         statement = _insert_for(dialect, JOB_STEP)
         ended = {name: statement.excluded[name] for name in ("state", "finished", "duration_ms")}
-        _RECORD_STEPS[dialect.name] = statement.on_conflict_do_update(
-            index_elements=["job_id", "position"], set_=ended
+        _RECORD_STEPS[dialect.name] = Prepared(
+            statement.on_conflict_do_update(index_elements=["job_id", "position"], set_=ended),
+            keys=_STEP_COLUMNS,
         )
     return _RECORD_STEPS[dialect.name]
 
@@ -324,8 +330,8 @@ def write_records_in(connection: sa.Connection, records: Sequence[Record]) -> No
         for r in records if isinstance(r, StepEnd)
     ]  # fmt: skip
     if steps:
-        connection.execute(_record_steps(connection.dialect), steps)
+        _record_steps(connection.dialect).run(connection, steps)
     lines = [r for r in records if isinstance(r, dict)]
     if lines:
-        connection.execute(_INSERT_LOG, lines)
+        _INSERT_LOG.run(connection, lines)
     _write_progress(connection, records)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -28,6 +29,7 @@ from triage.storage.models import (
     table_of,
     utcnow,
 )
+from triage.storage.prepared import Prepared
 
 SITE = table_of(RolloutSite)
 IssueRows = tuple[Ticket, OutboxEntry, AuditEntry]
@@ -173,21 +175,24 @@ class SiteClaim:
 
 
 @functools.cache
-def _update_of(names: tuple[str, ...]) -> sa.Update:
-    """The UPDATE of these fields of one site, built once (a run writes the same few sets)."""
+def _update_of(names: tuple[str, ...]) -> Prepared:
+    """The UPDATE of these fields of one site, built once (a run writes the same few sets at
+    every step of every site: it runs on the driver's cursor)."""
     key = [SITE.c[name] == sa.bindparam(f"k_{name}") for name in ("advisory_id", "package", "site")]
-    return sa.update(SITE).where(*key).values({name: sa.bindparam(f"v_{name}") for name in names})
+    values: dict[str, Any] = {name: sa.bindparam(f"v_{name}") for name in names}
+    return Prepared(sa.update(SITE).where(*key).values(values))
 
 
 def update(engine: Engine, ident: SiteId, now: datetime | None = None, **values: object) -> None:
     """Write some of a site's fields (its step, state, reason, …)."""
+    statement, params = update_of(ident, now, **values)
     with engine.begin() as connection:
-        connection.execute(*update_of(ident, now, **values))
+        statement.run(connection, [params])
 
 
 def update_of(
     ident: SiteId, now: datetime | None = None, **values: object
-) -> tuple[sa.Update, dict[str, object]]:
+) -> tuple[Prepared, dict[str, object]]:
     """The UPDATE that `update` runs, and its parameters (for a job to write with its records)."""
     values["updated"] = now or utcnow()
     params = {

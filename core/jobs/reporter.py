@@ -18,6 +18,7 @@ from triage.core.redact import mask
 from triage.storage import jobs
 from triage.storage.errors import StorageError
 from triage.storage.models import JobState
+from triage.storage.prepared import Prepared
 
 CANCEL_POLL_S = 1.0
 """How often a runner's jobs look for a cancel sent by another process (one read for all,
@@ -57,14 +58,17 @@ class JobReporter:
         self._writer.put(jobs.StepStart(self._job_id, position, name, clock()))
         self._stack.append(name)
         self.log(f"==> {name}")
-        # On record before the step's work begins (a kill shows where it was), together
-        # with what other jobs queued meanwhile (the end of the step before, log lines)
-        # and what this job's operation deferred (a rollout site's last finished step).
-        try:
-            self.flush()
-        except StorageError:
-            self._stack.pop()
-            raise
+        # After another step, on record before the step's work begins (a kill shows where
+        # it was), together with the end of the step before, what this job's operation
+        # deferred (a rollout site's last finished step) and what other jobs queued
+        # meanwhile. A job's first step has nothing before it to make durable: its start
+        # goes with the next batch (the job's row already says it runs).
+        if position > 1 or self._deferred:
+            try:
+                self.flush()
+            except StorageError:
+                self._stack.pop()
+                raise
         state = JobState.FAILED
         started = time.perf_counter()
         try:
@@ -87,7 +91,7 @@ class JobReporter:
             row = {"job_id": self._job_id, "at": at, "step": step, "line": part}
             self._writer.put(row)
 
-    def defer(self, statement: sa.Executable, params: dict[str, Any]) -> None:
+    def defer(self, statement: sa.Executable | Prepared, params: dict[str, Any]) -> None:
         """Write this with the job's next records: at the latest in the transaction that
         records its next step's start (before that step runs) or at `flush`."""
         self._writer.put(jobs.Write(self._job_id, statement, params))

@@ -83,6 +83,8 @@ class LiveSites:
         self._rows: dict[str, RolloutSite] = {}
         self._newest: datetime | None = None
         self._reads = 0
+        self._order: list[str] = []
+        """The sites in the order they are served, kept between reads."""
         self._lock = threading.Lock()
 
     def read(self) -> list[RolloutSite]:
@@ -91,15 +93,21 @@ class LiveSites:
             if self._newest is None or self._reads % self.FULL_EVERY == 0:
                 rows = store.site_rows(self.engine, self.advisory_id, self.package)
                 self._rows = {row.site: row for row in rows}
+                self._order = []
             else:
                 since = self._newest - self.MARGIN
-                for row in store.site_rows(self.engine, self.advisory_id, self.package,
-                                           since=since):  # fmt: skip
-                    self._rows[row.site] = row
+                rows = store.site_rows(self.engine, self.advisory_id, self.package, since=since)
+                if any(row.site not in self._rows for row in rows):
+                    self._order = []  # a site new to this rollout: place it
+                self._rows.update((row.site, row) for row in rows)
             self._reads += 1
-            if self._rows:
-                self._newest = max(row.updated for row in self._rows.values())
-            return sorted(self._rows.values(), key=lambda row: (row.rank, row.site))
+            if rows:
+                newest = max(row.updated for row in rows)
+                self._newest = max(newest, self._newest) if self._newest else newest
+            if not self._order:  # a site's place (rank, id) does not change as it runs
+                found = sorted(self._rows.values(), key=lambda row: (row.rank, row.site))
+                self._order = [row.site for row in found]
+            return [self._rows[site] for site in self._order]
 
 
 def rollout_progress(engine: Engine) -> list[AdvisoryProgress]:

@@ -120,6 +120,28 @@ def test_steps_and_lines_reach_the_cache_while_the_job_runs(runner: JobRunner) -
     assert [e.line for e in runner.log(job_id, after_id=lines[0].id or 0)] == ["hello from the job"]
 
 
+def test_a_later_step_starts_once_the_step_before_is_on_record(runner: JobRunner) -> None:
+    # What the second step's work sees in the cache, read from its own thread at once.
+    seen: list[list[tuple[str, JobState]]] = []
+    ids: list[int] = []
+    submitted = threading.Event()
+
+    def operation(reporter: Reporter) -> str:
+        assert submitted.wait(WAIT_S)
+        with reporter.step("backup"):
+            reporter.log("dumped")
+        with reporter.step("maintenance on"):
+            seen.append([(s.name, s.state) for s in runner.steps(ids[0])])
+        return "done"
+
+    job_id = runner.submit("deploy", "acme", "prod", None, None, False, operation)
+    ids.append(job_id)
+    submitted.set()
+    assert runner.wait(job_id, WAIT_S).state is JobState.SUCCEEDED
+
+    assert seen == [[("backup", JobState.SUCCEEDED), ("maintenance on", JobState.RUNNING)]]
+
+
 def test_no_more_than_max_jobs_run_at_once(runner: JobRunner) -> None:
     lock = threading.Lock()
     both_running = threading.Event()

@@ -59,3 +59,18 @@ def test_a_change_stamped_long_before_the_newest_shows_at_the_next_full_read(
 
     assert reads[0][1].step == ""  # an incremental read does not see it
     assert reads[-1][1].step == "update"  # the full read does
+
+
+def test_a_site_added_while_the_screen_reads_shows_in_its_place(engine: Engine) -> None:
+    rollout_of(engine, 2)
+    live = LiveSites(engine, SA, CORE)
+    live.read()
+    with Session(engine) as session:  # starting the rollout again adds a newly affected site
+        session.add(RolloutSite(advisory_id=SA, package=CORE, site="site-0b",
+                                state=RolloutState.QUEUED, rank=0,
+                                updated=T0 + timedelta(minutes=5)))  # fmt: skip
+        session.commit()
+
+    rows = live.read()
+
+    assert [row.site for row in rows] == ["site-0", "site-0b", "site-1"]
