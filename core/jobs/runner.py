@@ -44,6 +44,10 @@ class NotClaimed(TriageError):
     """A job's claim on what it works on failed: the job was not recorded or run."""
 
 
+class RunnerClosed(TriageError):
+    """The runner is closing: it takes no more jobs (nothing was recorded)."""
+
+
 class JobRunner:
     """Runs site operations in the background, at most `max_jobs` at once."""
 
@@ -64,6 +68,7 @@ class JobRunner:
         self._max_jobs = max_jobs
         self._taken = 0
         """Jobs submitted and not ended (queued or running)."""
+        self._closing = False
         self._pool = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="triage-job")
         self._lock = threading.Lock()
         self._cancels: dict[int, threading.Event] = {}
@@ -95,10 +100,13 @@ class JobRunner:
         """Record a queued job, then run `operation` in the background; the job's id.
 
         `claim` runs in the transaction that records the job (its id given): if it fails,
-        nothing is recorded or run, and NotClaimed is raised.
+        nothing is recorded or run, and NotClaimed is raised. A closing runner raises
+        RunnerClosed (nothing recorded).
         """
         now = self.clock()
         with self._lock:  # a free slot: the job is running from its first record
+            if self._closing:
+                raise RunnerClosed(f"Triage is stopping its jobs: the {kind} job was not queued")
             free = self._taken < self._max_jobs
             self._taken += 1
         job = {"kind": kind, "site": site, "env": env, "ticket_key": ticket_key, "ref": ref,
@@ -199,6 +207,7 @@ class JobRunner:
     def close(self, *, cancel: bool = True, timeout: float = 10.0) -> None:
         """Stop taking jobs; cancel (optionally) and wait up to `timeout` for those running."""
         with self._lock:
+            self._closing = True  # a job that ends meanwhile starts no other
             futures = dict(self._futures)
             if cancel:
                 for event in self._cancels.values():

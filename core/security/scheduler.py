@@ -25,7 +25,7 @@ from triage.core.errors import NotFound
 from triage.core.jobs.owner import owner_alive
 from triage.core.jobs.reporter import JobReporter
 from triage.core.jobs.reporting import Reporter
-from triage.core.jobs.runner import JobRunner, NotClaimed
+from triage.core.jobs.runner import JobRunner, NotClaimed, RunnerClosed
 from triage.core.security.rollout import due_for_prod, report_to_parent, severity_rank
 from triage.core.security.site_update import Save, SiteWork, UpdateContext, update_site
 from triage.core.sites.inventory import Inventory
@@ -206,6 +206,9 @@ class RolloutScheduler:
                 )  # fmt: skip
             except NotClaimed:  # another process took it meanwhile
                 continue
+            except RunnerClosed:  # stopping: the site waits for the next run
+                queue.insert(index, row)
+                return
             self._running[site_id] = row.engine
             per_engine[row.engine] += 1
             slots += 1

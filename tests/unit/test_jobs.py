@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from triage.core.errors import NotFound
 from triage.core.jobs.owner import HOST, process_start
 from triage.core.jobs.reporting import Reporter
-from triage.core.jobs.runner import JobRunner, NotClaimed
+from triage.core.jobs.runner import JobRunner, NotClaimed, RunnerClosed
 from triage.storage.db import session_scope
 from triage.storage.errors import TriageError
 from triage.storage.models import AuditEntry, Job, JobState
@@ -282,6 +282,34 @@ def test_a_job_whose_claim_fails_is_neither_recorded_nor_run(runner: JobRunner) 
 
     assert runner.wait(claimed, WAIT_S).state is JobState.SUCCEEDED
     assert [job.id for job in runner.jobs()] == [claimed]  # the refused one left no row
+
+
+def test_a_job_ending_while_its_runner_closes_starts_no_other(engine: Engine) -> None:
+    # A rollout's job starts the next site as it ends; a closing runner must refuse it.
+    runner = JobRunner(engine, max_jobs=2, actor="Mia Me")
+    reached, refused = threading.Event(), list[str]()
+
+    def operation(reporter: Reporter) -> str:
+        try:
+            reached.set()
+            with reporter.step("wait for the cancel"):
+                for _ in range(int(WAIT_S / 0.05)):
+                    reporter.check_cancelled()
+                    threading.Event().wait(0.05)
+            return "never cancelled"
+        finally:
+            try:
+                runner.submit("clone", "next", "dev", None, None, False, lambda _: "ran")
+            except RunnerClosed as closed:
+                refused.append(str(closed))
+
+    first = runner.submit("clone", "acme", "dev", None, None, False, operation)
+    assert reached.wait(WAIT_S)
+    runner.close(cancel=True, timeout=WAIT_S)
+
+    assert refused == ["Triage is stopping its jobs: the clone job was not queued"]
+    with Session(engine) as session:
+        assert [job.id for job in session.exec(select(Job))] == [first]
 
 
 def test_a_failure_is_recorded_with_its_sentence(runner: JobRunner) -> None:
