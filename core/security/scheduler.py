@@ -206,8 +206,8 @@ class RolloutScheduler:
                 )  # fmt: skip
             except NotClaimed:  # another process took it meanwhile
                 continue
-            except RunnerClosed:  # stopping: the site waits for the next run
-                queue.insert(index, row)
+            except RunnerClosed:  # stopping: the queued sites wait for the next run
+                queue.clear()
                 return
             self._running[site_id] = row.engine
             per_engine[row.engine] += 1
