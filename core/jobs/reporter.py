@@ -58,17 +58,14 @@ class JobReporter:
         self._writer.put(jobs.StepStart(self._job_id, position, name, clock()))
         self._stack.append(name)
         self.log(f"==> {name}")
-        # After another step, on record before the step's work begins (a kill shows where
-        # it was), together with the end of the step before, what this job's operation
-        # deferred (a rollout site's last finished step) and what other jobs queued
-        # meanwhile. A job's first step has nothing before it to make durable: its start
-        # goes with the next batch (the job's row already says it runs).
-        if position > 1 or self._deferred:
-            try:
-                self.flush()
-            except StorageError:
-                self._stack.pop()
-                raise
+        # On record before the step's work begins (a kill shows where it was), together
+        # with what other jobs queued meanwhile (the end of the step before, log lines)
+        # and what this job's operation deferred (a rollout site's last finished step).
+        try:
+            self.flush()
+        except StorageError:
+            self._stack.pop()
+            raise
         state = JobState.FAILED
         started = time.perf_counter()
         try:
