@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -110,6 +111,51 @@ def site_rows(
             col(RolloutSite.advisory_id), col(RolloutSite.rank), col(RolloutSite.site)
         )
         return list(session.exec(query))
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    """A rollout site's row as a screen shows it: plain values, read without the ORM (a
+    screen reads the rows every second while sites run)."""
+
+    advisory_id: str
+    package: str
+    site: str
+    state: RolloutState
+    ticket_key: str | None = None
+    rank: int = 0
+    engine: str = ""
+    stage: str = "test"
+    version: str = ""
+    new_version: str = ""
+    branch: str = ""
+    step: str = ""
+    job_id: int | None = None
+    attempts: int = 0
+    reason: str = ""
+    prod_after: datetime | None = None
+    updated: datetime | None = None
+
+
+_VIEW = (
+    sa.select(*(SITE.c[field.name] for field in fields(SiteView)))
+    .where(SITE.c.advisory_id == sa.bindparam("b_advisory"),
+           SITE.c.package == sa.bindparam("b_package"))
+    .order_by(SITE.c.rank, SITE.c.site)
+)  # fmt: skip
+_VIEW_SINCE = _VIEW.where(SITE.c.updated >= sa.bindparam("b_since"))
+
+
+def site_views(
+    engine: Engine, advisory_id: str, package: str, *, since: datetime | None = None
+) -> list[SiteView]:
+    """The sites of one rollout as `site_rows` reads them, as plain values (`SiteView`)."""
+    params: dict[str, object] = {"b_advisory": advisory_id, "b_package": package}
+    if since is not None:
+        params["b_since"] = since
+    with engine.connect() as connection:
+        found = connection.execute(_VIEW if since is None else _VIEW_SINCE, params)
+        return [SiteView(*row) for row in found]
 
 
 _UNFINISHED = sa.select(sa.func.count()).where(

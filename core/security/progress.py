@@ -80,29 +80,30 @@ class LiveSites:
 
     def __init__(self, engine: Engine, advisory_id: str, package: str) -> None:
         self.engine, self.advisory_id, self.package = engine, advisory_id, package
-        self._rows: dict[str, RolloutSite] = {}
+        self._rows: dict[str, store.SiteView] = {}
         self._newest: datetime | None = None
         self._reads = 0
         self._order: list[str] = []
         """The sites in the order they are served, kept between reads."""
         self._lock = threading.Lock()
 
-    def read(self) -> list[RolloutSite]:
+    def read(self) -> list[store.SiteView]:
         """Every site of the rollout as it is now, in the order they are served."""
         with self._lock:
             if self._newest is None or self._reads % self.FULL_EVERY == 0:
-                rows = store.site_rows(self.engine, self.advisory_id, self.package)
+                rows = store.site_views(self.engine, self.advisory_id, self.package)
                 self._rows = {row.site: row for row in rows}
                 self._order = []
             else:
                 since = self._newest - self.MARGIN
-                rows = store.site_rows(self.engine, self.advisory_id, self.package, since=since)
+                rows = store.site_views(self.engine, self.advisory_id, self.package, since=since)
                 if any(row.site not in self._rows for row in rows):
                     self._order = []  # a site new to this rollout: place it
                 self._rows.update((row.site, row) for row in rows)
             self._reads += 1
-            if rows:
-                newest = max(row.updated for row in rows)
+            stamps = [row.updated for row in rows if row.updated is not None]
+            if stamps:
+                newest = max(stamps)
                 self._newest = max(newest, self._newest) if self._newest else newest
             if not self._order:  # a site's place (rank, id) does not change as it runs
                 found = sorted(self._rows.values(), key=lambda row: (row.rank, row.site))

@@ -249,9 +249,9 @@ def marks(*cells: str) -> list[str]:
 
 
 def test_a_step_mark_per_step_for_each_state() -> None:
-    def row(state: RolloutState, step: str = "", stage: str = "test") -> RolloutSite:
-        return RolloutSite(advisory_id=CORE, package="drupal/core", site="s", state=state,
-                           step=step, stage=stage)  # fmt: skip
+    def row(state: RolloutState, step: str = "", stage: str = "test") -> store.SiteView:
+        return store.SiteView(advisory_id=CORE, package="drupal/core", site="s", state=state,
+                        step=step, stage=stage)  # fmt: skip
 
     assert step_marks(row(RolloutState.QUEUED)) == marks("·······–")
     assert step_marks(row(RolloutState.RUNNING, "audit")) == marks("✓✓✓▶···–")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -74,3 +75,22 @@ def test_a_site_added_while_the_screen_reads_shows_in_its_place(engine: Engine) 
     rows = live.read()
 
     assert [row.site for row in rows] == ["site-0", "site-0b", "site-1"]
+
+
+def test_the_plain_rows_carry_what_the_model_rows_carry(engine: Engine) -> None:
+    rollout_of(engine, 3)
+    store.update(engine, (SA, CORE, "site-2"), T0 + timedelta(minutes=5),
+                 state=RolloutState.WAITING, step="report", job_id=7, reason="window",
+                 prod_after=T0 + timedelta(hours=24), ticket_key="SUP-3")  # fmt: skip
+
+    views = store.site_views(engine, SA, CORE)
+    models = store.site_rows(engine, SA, CORE)
+
+    assert [view.site for view in views] == ["site-0", "site-1", "site-2"]
+    for view, model in zip(views, models, strict=True):
+        for field in fields(store.SiteView):
+            assert getattr(view, field.name) == getattr(model, field.name), field.name
+    assert views[2].state is RolloutState.WAITING
+    assert views[2].prod_after == T0 + timedelta(hours=24)
+    since = store.site_views(engine, SA, CORE, since=T0 + timedelta(minutes=1))
+    assert [view.site for view in since] == ["site-2"]

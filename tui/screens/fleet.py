@@ -22,7 +22,8 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from triage.core.security.progress import ACTIVE
 from triage.core.security.site_update import STEPS
-from triage.storage.models import RolloutSite, RolloutState
+from triage.storage.models import RolloutState
+from triage.storage.rollouts import SiteView
 from triage.tui.safe_text import line, rich_line
 
 REFRESH_S = 1.0
@@ -55,7 +56,7 @@ COLUMNS = ("site", "state", *STEPS, "versions", "ticket", "reason")
 SiteId = tuple[str, str, str]
 
 
-def step_marks(row: RolloutSite) -> list[str]:
+def step_marks(row: SiteView) -> list[str]:
     """One mark per step of `STEPS` for a site's row."""
     last = STEPS.index(row.step) if row.step in STEPS else -1
     marks = []
@@ -77,7 +78,7 @@ def step_marks(row: RolloutSite) -> list[str]:
     return marks
 
 
-def versions(row: RolloutSite) -> str:
+def versions(row: SiteView) -> str:
     """The version the site ran → the one it runs now, when updated."""
     return f"{row.version} → {row.new_version}" if row.new_version else row.version
 
@@ -105,7 +106,7 @@ class FleetScreen(Screen[None]):
     class Loaded(Message):
         """The rollout's site rows were read."""
 
-        def __init__(self, rows: list[RolloutSite]) -> None:
+        def __init__(self, rows: list[SiteView]) -> None:
             super().__init__()
             self.rows = rows
 
@@ -142,14 +143,14 @@ class FleetScreen(Screen[None]):
         self,
         advisory_id: str,
         package: str,
-        load: Callable[[], list[RolloutSite]],
+        load: Callable[[], list[SiteView]],
         busy: Callable[[], bool] = lambda: False,
     ) -> None:
         super().__init__()
         self.advisory_id, self.package = advisory_id, package
         self.HELP_TITLE = f"Fleet of {escape(line(advisory_id))}"  # help shows it as markup
         self.load, self.busy = load, busy
-        self.rows: list[RolloutSite] = []
+        self.rows: list[SiteView] = []
         self._keys: list[str] = []
         self._shown: list[tuple[object, ...]] = []
 
@@ -230,7 +231,7 @@ class FleetScreen(Screen[None]):
         self.query_one("#fleet-empty").display = not self.rows
         self.show_detail()
 
-    def _cells(self, row: RolloutSite, looks: dict[str, str]) -> tuple[object, ...]:
+    def _cells(self, row: SiteView, looks: dict[str, str]) -> tuple[object, ...]:
         marks = [Text(mark, style=looks[MARK_LOOK[mark]]) for mark in step_marks(row)]
         return (
             rich_line(row.site),
@@ -278,14 +279,14 @@ class FleetScreen(Screen[None]):
         detail.update(text)
 
     @property
-    def current(self) -> RolloutSite | None:
+    def current(self) -> SiteView | None:
         """The site under the cursor."""
         table = self.query_one(DataTable)
         if not self.rows or table.cursor_row >= len(self.rows):
             return None
         return self.rows[table.cursor_row]
 
-    def _site(self) -> RolloutSite | None:
+    def _site(self) -> SiteView | None:
         row = self.current
         if row is None:
             self.notify("No site here.", severity="warning")
@@ -314,7 +315,7 @@ class FleetScreen(Screen[None]):
             self.ask_skip(row)
 
     @work(exclusive=True, group="fleet-skip")
-    async def ask_skip(self, row: RolloutSite) -> None:
+    async def ask_skip(self, row: SiteView) -> None:
         """Ask why the site is skipped (never blank), then ask the app to skip it."""
         from triage.tui.screens.reason import ReasonDialog
 
