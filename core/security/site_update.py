@@ -302,6 +302,12 @@ class _Run:
 
     def step_prod(self) -> None:
         with self.context.board.changes(self.key) as change:
+            ticket = change.ticket
+            if ticket.column is BoardColumn.DONE and ticket.prod_deploy_passed:
+                # Released by a run that was killed before its progress was written: the
+                # ticket (written with the release's end) says so, and no second deploy runs.
+                self.reporter.log(f"{self.key} is Done after its production deploy: not again")
+                return
             if change.ticket.column is BoardColumn.PO_REVIEW:
                 why = "The client's agreed window for security updates has passed."
                 self._move(change, BoardColumn.READY_TO_DEPLOY, why)

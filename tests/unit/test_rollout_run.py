@@ -359,6 +359,27 @@ def test_production_waits_for_the_window_then_runs_once(
     assert len(comments(sqlite_engine, gold.ticket_key, "Security update for")) == 1
 
 
+def test_a_site_killed_after_its_release_was_on_record_is_not_released_again(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    # Killed after the release's ticket change (Done) was written, before the site's row
+    # was: the row still says the report was its last finished step.
+    sites = [make_site("plat-www", "Platinum")]
+    fleet = make_fleet(sqlite_engine, tmp_path, sites,
+                       packages={"Platinum": {"to": "prod", "window_hours": 0}})  # fmt: skip
+    fleet.run()
+    assert fleet.row("plat-www").state is RolloutState.DEPLOYED
+    crash_after(fleet, "plat-www", "report")
+
+    with JobRunner(sqlite_engine, 4, "Mia Me", fleet.clock) as runner:
+        scheduler = fleet.scheduler(runner)
+        assert scheduler.recover() == [(SA, "drupal/core", "plat-www")]
+        scheduler.run(timeout=60)
+
+    assert fleet.row("plat-www").state is RolloutState.DEPLOYED
+    assert fleet.recorder.steps_of("plat-www").count("release") == 1
+
+
 def test_two_schedulers_on_one_cache_run_each_site_once(engine: Engine, tmp_path: Path) -> None:
     sites = [make_site(f"site-{n:02}", engine=n % 3) for n in range(12)]
     fleet = make_fleet(engine, tmp_path, sites, max_parallel=3, per_engine=1)
