@@ -141,6 +141,22 @@ def _sqlite_engine(database: str | None) -> Engine:
     return engine
 
 
+def wait_for_disk(connection: sa.Connection, on: bool) -> None:
+    """Whether this connection's next commits wait for the disk (outside a transaction).
+
+    On (the cache's default): a commit returns once it is on disk, and survives a killed
+    process and a power cut. Off: once the database has it: a killed process keeps it, and
+    a power cut or an OS crash may lose the last such commits without harming the file; the
+    next commit that waits makes them durable too (one log, written in order). SQLite (WAL):
+    `synchronous` FULL or NORMAL; PostgreSQL: `synchronous_commit` on or off.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if on else 'NORMAL'}")
+    else:
+        connection.exec_driver_sql(f"SET synchronous_commit TO {'on' if on else 'off'}")
+    connection.commit()
+
+
 def _create_private(path: Path) -> None:
     """Create the SQLite file 0600 if it is not there; SQLite gives -wal and -shm its mode."""
     try:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from triage.storage import jobs
+from triage.storage.db import wait_for_disk
 
 WRITE_EVERY_S = 0.5
 """How often the writer writes the lines queued meanwhile (a job's log is that fresh)."""
@@ -37,6 +38,8 @@ class LogWriter:
         """Held while a batch is taken from the queue and written."""
         self._connection: sa.Connection | None = None
         """Kept open between batches (used under the lock, from whichever thread writes)."""
+        self._waits: bool | None = None
+        """Whether the kept connection's commits wait for the disk (None: not set yet)."""
         self._lost: dict[int, str] = {}
         self._thread = threading.Thread(target=self._loop, name="triage-job-log", daemon=True)
         self._thread.start()
@@ -73,9 +76,7 @@ class LogWriter:
             with self._lock:
                 self._write_queued()
                 if closing:
-                    if self._connection is not None:
-                        self._connection.close()
-                        self._connection = None
+                    self._drop_connection()
                     return
 
     def _write_queued(self) -> None:
@@ -91,18 +92,36 @@ class LogWriter:
                 return
             self._write(batch)
 
+    def _drop_connection(self) -> None:
+        """Close the kept connection for good: it never goes back to the engine's pool, where
+        a change must wait for the disk."""
+        if self._connection is not None:
+            self._connection.invalidate()
+            self._connection.close()
+            self._connection = None
+
     def _write(self, records: list[jobs.Record]) -> None:
-        """One batch on the kept connection (a new one after a failure)."""
+        """One batch on the kept connection (a new one after a failure).
+
+        A batch that ends a job (its row, its audit entry) waits for the disk, as every
+        other write of the cache does. The others (log lines, steps, a rollout site's
+        progress) are durable once the database has them: a killed process keeps them, and
+        a power cut may lose the last ones until the next batch or change that waits (after
+        which a rollout site redoes a step, each safe to redo); see `storage.db.wait_for_disk`.
+        """
         try:
-            self._connection = self._connection or self._engine.connect()
+            if self._connection is None:
+                self._connection, self._waits = self._engine.connect(), None
+            waits = any(isinstance(record, jobs.End) for record in records)
+            if waits is not self._waits:
+                wait_for_disk(self._connection, waits)
+                self._waits = waits
             with self._connection.begin():
                 jobs.write_records_in(self._connection, records)
             return
         except Exception:  # a lost log line must not kill the job
             _logger.exception("could not write %d job records", len(records))
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._drop_connection()
         progress = [r for r in records if isinstance(r, jobs.Write | jobs.End)]
         if progress:
             try:  # the jobs' progress and ends matter more than the log: on their own, then
