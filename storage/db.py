@@ -151,10 +151,16 @@ def wait_for_disk(connection: sa.Connection, on: bool) -> None:
     `synchronous` FULL or NORMAL; PostgreSQL: `synchronous_commit` on or off.
     """
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if on else 'NORMAL'}")
+        statement = f"PRAGMA synchronous={'FULL' if on else 'NORMAL'}"
     else:
-        connection.exec_driver_sql(f"SET synchronous_commit TO {'on' if on else 'off'}")
-    connection.commit()
+        statement = f"SET synchronous_commit TO {'on' if on else 'off'}"
+    # On the driver's cursor: a setting, not a transaction of SQLAlchemy's to commit (on
+    # PostgreSQL it is part of the transaction that follows, and kept when that commits).
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 def _create_private(path: Path) -> None:
